@@ -1,0 +1,85 @@
+"""The `lead` command: one entry point, subcommands registered by `lead.commands.*`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from lead.errors import LeadError
+
+# (module, group) — group None registers at the top level, "data"/"train"/"eval" in that group.
+_COMMAND_MODULES: list[tuple[str, str | None]] = [
+    ("lead.commands.generate", None),
+    ("lead.commands.render", None),
+    ("lead.commands.invert", None),
+    ("lead.commands.data_bvh", "data"),
+    ("lead.commands.data_check", "data"),
+    ("lead.commands.data_prepare", "data"),
+    ("lead.commands.train", "train"),
+    ("lead.commands.train_evaluator", "train"),
+    ("lead.commands.evaluate", "eval"),
+]
+
+_GROUPS = {
+    "data": "datasets: import BVH, prepare Bandai-Namco, check a HumanML3D-format folder",
+    "train": "train a stage (vae, denoiser, projector, lcm, evaluator) on a HumanML3D-format folder",
+    "eval": "evaluate a model with the T2M protocol (FID, R-precision, ...), t-SNE, inversion",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lead import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="lead",
+        description="LEAD: generate 3D human motion from text (latent diffusion + latent realignment).",
+        epilog="Run `lead COMMAND --help` for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"lead {__version__}")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for module_name, group in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                continue  # a command not built yet
+            raise
+        if group is None:
+            module.register(top)
+            continue
+        if group not in groups:
+            group_parser = top.add_parser(group, help=_GROUPS[group], description=_GROUPS[group])
+            groups[group] = group_parser.add_subparsers(dest=f"{group}_command", metavar="SUBCOMMAND")
+            group_parser.set_defaults(func=_help_of(group_parser))
+        module.register(groups[group])
+    return parser
+
+
+def _help_of(parser: argparse.ArgumentParser):
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except LeadError as error:
+        print(f"lead: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lead: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
