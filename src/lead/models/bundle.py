@@ -1,0 +1,75 @@
+"""A trained model is a folder:
+
+    config.json        this file's `BundleConfig`: text encoder, skeleton, latent scale, identity
+    mean.npy std.npy   the feature normaliser of the training data
+    vae/ denoiser/ projector/   one folder per component (config.json + model.safetensors)
+    LICENSE            the weights' terms (inherited from the training data)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lead.errors import LeadError
+from lead.io import save_json
+
+BUNDLE_KIND = "lead-model"
+
+
+@dataclass
+class BundleConfig:
+    text_encoder: str = "minilm"
+    text_encoder_path: str | None = None
+    text_encoder_identity: str = ""
+    skeleton: str = "humanml3d"
+    fps: int = 20
+    min_frames: int = 40
+    max_frames: int = 196
+    latent_scale: float = 1.0
+    dataset: str = ""
+    license: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def default_model_path() -> Path:
+    """The small default model shipped inside the package."""
+    return Path(__file__).resolve().parent.parent / "assets" / "default"
+
+
+def read_bundle_config(folder: str | Path) -> BundleConfig:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LeadError(f"model folder {folder} does not exist; pass --model DIR of a trained lead model")
+    path = folder / "config.json"
+    if not path.is_file():
+        raise LeadError(f"{path} not found: {folder} is not a lead model folder (train one with `lead train`)")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise LeadError(f"{path} is not valid JSON ({error})") from error
+    if data.get("kind") != BUNDLE_KIND:
+        raise LeadError(f"{path} is not a lead model config (kind={data.get('kind')!r})")
+    known = {f.name for f in dataclasses.fields(BundleConfig)}
+    return BundleConfig(**{k: v for k, v in data.get("config", {}).items() if k in known})
+
+
+def write_bundle_config(folder: str | Path, config: BundleConfig) -> None:
+    save_json(Path(folder) / "config.json", {"kind": BUNDLE_KIND, "config": dataclasses.asdict(config)})
+
+
+def model_identity(folder: str | Path) -> dict[str, str]:
+    """A short fingerprint of the weights (sha256 of each component), for manifests."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    parts = []
+    for name in ("vae", "denoiser", "projector"):
+        weights = folder / name / "model.safetensors"
+        if weights.is_file():
+            digest.update(weights.read_bytes())
+            parts.append(name)
+    return {"path": str(folder.resolve()), "sha256": digest.hexdigest()[:16], "components": "+".join(parts)}

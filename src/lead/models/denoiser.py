@@ -1,0 +1,83 @@
+"""MLD's latent denoiser: a skip transformer over [timestep, text] tokens and the noisy latent
+tokens; predicts the noise (stage 2). It knows nothing of noise schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from torch import nn
+
+from lead.models.config import load_weights, read_component_config, save_component
+from lead.models.layers import LearnedPositionalEncoding, SkipTransformerEncoder, encoder_layer
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    latent_size: int = 1
+    latent_dim: int = 256
+    text_dim: int = 768
+    num_layers: int = 9
+    num_heads: int = 4
+    ff_size: int = 1024
+    dropout: float = 0.1
+    condition_dropout: float = 0.1
+    flip_sin_to_cos: bool = True
+    freq_shift: int = 0
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> DenoiserConfig:
+        presets = {
+            "mld": cls(),
+            "small": cls(latent_dim=128, num_layers=5, num_heads=4, ff_size=512),
+            "tiny": cls(latent_dim=32, num_layers=3, num_heads=2, ff_size=64),
+        }
+        if name not in presets:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
+        return replace(presets[name], **overrides)
+
+
+class LatentDenoiser(nn.Module):
+    """forward(latent `[B, S, D]`, timesteps `[B]`, condition `[B, text_dim]`) → noise `[B, S, D]`."""
+
+    kind = "denoiser"
+
+    def __init__(self, config: DenoiserConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.latent_dim
+        self.time_proj = Timesteps(config.text_dim, config.flip_sin_to_cos, config.freq_shift)
+        self.time_embedding = TimestepEmbedding(config.text_dim, d)
+        self.emb_proj = nn.Sequential(nn.ReLU(), nn.Linear(config.text_dim, d))
+        self.query_pos = LearnedPositionalEncoding(d, config.latent_size + 2)
+        layer = encoder_layer(d, config.num_heads, config.ff_size, config.dropout)
+        self.encoder = SkipTransformerEncoder(layer, config.num_layers, d)
+
+    def drop_condition(
+        self, condition: torch.Tensor, empty: torch.Tensor, generator: torch.Generator | None = None,
+        force_drop: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Classifier-free guidance dropout: replace a row of `condition` by the empty-text
+        embedding with probability `condition_dropout`, or exactly where `force_drop` `[B]` is True."""
+        if force_drop is None:
+            draw = torch.rand(condition.shape[0], generator=generator, device=condition.device)
+            force_drop = draw < self.config.condition_dropout
+        return torch.where(force_drop.unsqueeze(-1), empty.expand_as(condition), condition)
+
+    def forward(self, latent: torch.Tensor, timesteps: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        batch = latent.shape[0]
+        timesteps = timesteps.expand(batch) if timesteps.dim() == 1 else timesteps.reshape(1).expand(batch)
+        time = self.time_embedding(self.time_proj(timesteps).to(latent.dtype)).unsqueeze(0)  # [1, B, D]
+        text = self.emb_proj(condition.to(latent.dtype)).unsqueeze(0)  # [1, B, D]
+        sequence = torch.cat([time, text, latent.permute(1, 0, 2)], dim=0)
+        out = self.encoder(self.query_pos(sequence))
+        return out[2:].permute(1, 0, 2)
+
+    def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
+        return save_component(folder, self, self.config, self.kind, dtype)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> LatentDenoiser:
+        return load_weights(folder, cls(read_component_config(folder, DenoiserConfig, cls.kind)))

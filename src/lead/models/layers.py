@@ -1,0 +1,123 @@
+"""Building blocks shared by the VAE, the denoiser and the projector.
+
+Sequence-first tensors `[L, B, D]` as in MLD, so that MLD's released checkpoints map onto
+these modules by renaming keys. The layers themselves are torch's own
+`nn.TransformerEncoderLayer` / `nn.TransformerDecoderLayer` (post-norm, GELU), whose
+parameter names (self_attn, multihead_attn, linear1/2, norm1/2/3) are the ones MLD's
+DETR-style layers use.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+
+def encoder_layer(d_model: int, heads: int, ff_size: int, dropout: float) -> nn.TransformerEncoderLayer:
+    return nn.TransformerEncoderLayer(d_model, heads, ff_size, dropout, activation="gelu")
+
+
+def decoder_layer(d_model: int, heads: int, ff_size: int, dropout: float) -> nn.TransformerDecoderLayer:
+    return nn.TransformerDecoderLayer(d_model, heads, ff_size, dropout, activation="gelu")
+
+
+class SkipTransformerEncoder(nn.Module):
+    """MLD's transformer with long (U-Net style) skip connections; `num_layers` must be odd.
+
+    input_blocks → middle_block → output_blocks, each output block first fusing the
+    matching input block's output through `linear_blocks` (Linear(2D → D)).
+    """
+
+    def __init__(self, layer: nn.Module, num_layers: int, d_model: int) -> None:
+        super().__init__()
+        if num_layers % 2 != 1:
+            raise ValueError(f"a skip transformer needs an odd number of layers, got {num_layers}")
+        half = (num_layers - 1) // 2
+        self.input_blocks = nn.ModuleList(copy.deepcopy(layer) for _ in range(half))
+        self.middle_block = copy.deepcopy(layer)
+        self.output_blocks = nn.ModuleList(copy.deepcopy(layer) for _ in range(half))
+        self.linear_blocks = nn.ModuleList(nn.Linear(2 * d_model, d_model) for _ in range(half))
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x `[L, B, D]`; key_padding_mask `[B, L]` True where padded."""
+        skips = []
+        for block in self.input_blocks:
+            x = block(x, src_key_padding_mask=key_padding_mask)
+            skips.append(x)
+        x = self.middle_block(x, src_key_padding_mask=key_padding_mask)
+        for block, linear in zip(self.output_blocks, self.linear_blocks):
+            x = linear(torch.cat([x, skips.pop()], dim=-1))
+            x = block(x, src_key_padding_mask=key_padding_mask)
+        return self.norm(x)
+
+
+class SkipTransformerDecoder(nn.Module):
+    """The decoder counterpart: queries attend to a memory (the latent) at every layer."""
+
+    def __init__(self, layer: nn.Module, num_layers: int, d_model: int) -> None:
+        super().__init__()
+        if num_layers % 2 != 1:
+            raise ValueError(f"a skip transformer needs an odd number of layers, got {num_layers}")
+        half = (num_layers - 1) // 2
+        self.input_blocks = nn.ModuleList(copy.deepcopy(layer) for _ in range(half))
+        self.middle_block = copy.deepcopy(layer)
+        self.output_blocks = nn.ModuleList(copy.deepcopy(layer) for _ in range(half))
+        self.linear_blocks = nn.ModuleList(nn.Linear(2 * d_model, d_model) for _ in range(half))
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(
+        self, tgt: torch.Tensor, memory: torch.Tensor, tgt_key_padding_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """tgt `[T, B, D]`, memory `[M, B, D]`, tgt_key_padding_mask `[B, T]` True where padded."""
+        skips = []
+        x = tgt
+        for block in self.input_blocks:
+            x = block(x, memory, tgt_key_padding_mask=tgt_key_padding_mask)
+            skips.append(x)
+        x = self.middle_block(x, memory, tgt_key_padding_mask=tgt_key_padding_mask)
+        for block, linear in zip(self.output_blocks, self.linear_blocks):
+            x = linear(torch.cat([x, skips.pop()], dim=-1))
+            x = block(x, memory, tgt_key_padding_mask=tgt_key_padding_mask)
+        return self.norm(x)
+
+
+class LearnedPositionalEncoding(nn.Module):
+    """MLD's `PositionEmbeddingLearned1D`: a learned `[max_len, 1, D]` table added to `[L, B, D]`."""
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.pe = nn.Parameter(torch.zeros(max_len, 1, d_model))
+        nn.init.uniform_(self.pe)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > self.pe.shape[0]:
+            raise ValueError(f"sequence of {x.shape[0]} exceeds the positional table ({self.pe.shape[0]})")
+        return self.dropout(x + self.pe[: x.shape[0]])
+
+
+class SinusoidalPositionalEncoding(nn.Module):
+    """Fixed sinusoidal encoding (Vaswani et al.) added to `[L, B, D]`; no parameters."""
+
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0) -> None:
+        super().__init__()
+        position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+        div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div[: d_model // 2])
+        self.register_buffer("pe", pe.unsqueeze(1), persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(x + self.pe[: x.shape[0]].to(x.dtype))
+
+
+def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """`[B]` lengths → `[B, T]` bool mask, True on valid frames."""
+    max_len = int(lengths.max()) if max_len is None else max_len
+    return torch.arange(max_len, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
