@@ -101,7 +101,7 @@ def _kit_clip(frames: int = 30) -> np.ndarray:
 
 def test_kit_layout():
     joints = _kit_clip()
-    features = joints_to_features(joints, "kit", feet_threshold=0.002 * 1e6)
+    features = joints_to_features(joints, "kit")
     assert features.shape == (29, 251)
     parts = split_features(features, "kit")
     assert parts["ric"].shape == (29, 20, 3) and parts["vel"].shape == (29, 21, 3)
@@ -153,3 +153,17 @@ def test_normalizer_round_trip(tmp_path, reference):
     np.testing.assert_allclose(safe.normalize(np.array([1.0, 5.0, 4.0])), [1.0, 5.0, 2.0])
     with pytest.raises(LeadError, match="Std.npy"):
         Normalizer.from_dataset(tmp_path)
+
+
+def test_foot_contacts_follow_foot_speed(reference):
+    _, joints = reference
+    skel = get_skeleton("humanml3d")
+    features = joints_to_features(joints)
+    feet = split_features(features, skel)["feet"]  # left (7, 10) then right (8, 11)
+    # Recompute on the placed, re-targeted clip (features_to_joints gives exactly that clip here).
+    placed = features_to_joints(features)
+    for column, joint in enumerate(skel.feet_left + skel.feet_right):
+        speed2 = ((placed[1:169, joint] - placed[:168, joint]) ** 2).sum(-1)
+        clear = np.abs(speed2 - 0.002) > 1e-5  # away from the threshold, where float noise decides
+        np.testing.assert_array_equal(feet[:168, column][clear], (speed2 < 0.002)[clear])
+    assert 0 < feet.mean() < 1

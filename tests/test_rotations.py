@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from lead.motion import rotations as rot
 
@@ -120,3 +121,10 @@ def test_quat_fix_makes_time_continuous():
     smooth = np.repeat(q[:1], 20, axis=0) * np.where(np.arange(20) % 2, -1.0, 1.0)[:, None, None]
     fixed = rot.quat_fix(smooth)
     assert ((fixed[1:] * fixed[:-1]).sum(-1) > 0).all()
+
+
+@pytest.mark.parametrize("order", ["ZXY", "XYZ", "YZX"])
+def test_euler_matches_scipy_intrinsic(order):
+    angles = np.random.default_rng(13).uniform(-180, 180, size=(20, 3))
+    expected = Rotation.from_euler(order, angles, degrees=True).as_matrix()  # uppercase = intrinsic
+    np.testing.assert_allclose(rot.euler_to_matrix(angles, order), expected, atol=1e-12)

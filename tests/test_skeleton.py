@@ -10,6 +10,7 @@ from lead.errors import LeadError
 from lead.motion import rotations as rot
 from lead.motion.skeleton import (
     bone_offsets,
+    facing_quaternions,
     forward_kinematics,
     forward_kinematics_cont6d,
     get_skeleton,
@@ -81,3 +82,29 @@ def test_fk_of_rest_pose_is_offsets():
     for child, parent in enumerate(skel.parents):
         if parent >= 0:
             np.testing.assert_allclose(joints[0, child] - joints[0, parent], skel.target_offsets[child])
+
+
+def test_body_orientation_root_for_export(sample_joints):
+    skel = get_skeleton("humanml3d")
+    turned = rot.quat_rotate(rot.quat_from_y_angle(np.array(1.0)), sample_joints[:5])
+    quats = inverse_kinematics(turned, skel, reference_root=False)
+    # The root rotation turns the rest pose's +Z forward onto the body's forward, so it turns the
+    # rest hip direction (left hip at +X) onto the posed one, up to the tilt of the hips.
+    rest_hip = rot.quat_rotate(quats[:, 0], skel.raw_offsets[1])
+    posed_hip = turned[:, 1] - turned[:, 2]
+    posed_hip[:, 1] = 0.0
+    cos = (rest_hip * posed_hip).sum(-1) / np.linalg.norm(posed_hip, axis=-1)
+    assert (cos > 0.95).all()
+    rebuilt = forward_kinematics(quats, turned[:, 0], skel.target_offsets, skel)
+    assert np.abs(rebuilt - turned).max() < 5e-6
+
+
+def test_degenerate_facing_does_not_give_nan():
+    skel = get_skeleton("humanml3d")
+    joints = np.zeros((3, 22, 3))
+    joints[:, 1] = [0.1, 0.0, 0.0]  # left hip
+    joints[:, 17] = [0.1, 0.5, 0.0]  # right shoulder: the reference's hip and shoulder terms cancel
+    joints[:, 16] = [0.0, 0.5, 0.0]
+    assert np.isfinite(facing_quaternions(joints, skel)).all()
+    joints[:] = 0.0
+    assert np.isfinite(facing_quaternions(joints, skel, smooth_forward=True)).all()

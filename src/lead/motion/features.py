@@ -11,6 +11,8 @@ Channel layout for J joints (reference `motion_representation.ipynb` / `process_
     feet  [D-4 : D]             binary contacts, left foot (2 joints) then right foot (2 joints)
 
 A clip of T joint frames gives T-1 feature frames: frame t uses joints t and t+1.
+Positions are in skeleton units: metres for HumanML3D, millimetres for KIT-ML (as in the
+reference data; `Skeleton.metres_per_unit` converts).
 """
 
 from __future__ import annotations
@@ -112,8 +114,10 @@ def joints_to_features(
 
     Reference `process_file`: uniform skeleton, floor at y = 0, first-frame root XZ at the origin,
     first frame facing +Z, then the channel groups described in the module docstring.
-    `feet_threshold` bounds the squared per-frame displacement (in squared skeleton units) of a
-    foot joint in contact. `target_offsets [J, 3]` replaces the skeleton's target bones.
+    `feet_threshold` bounds the squared per-frame displacement of a foot joint in contact, in
+    square metres (HumanML3D's 0.002); for KIT-ML, whose joints are in millimetres, it is converted
+    to mm^2. `target_offsets [J, 3]` (skeleton units) replaces the skeleton's target bones.
+    For KIT, `joints` must be in millimetres like the reference KIT-ML data.
     """
     skel = resolve_skeleton(skeleton)
     positions = _check_joints(joints, skel)
@@ -132,8 +136,9 @@ def joints_to_features(
     positions = rot.quat_rotate(face_init[:, None], positions)
     global_positions = positions
 
-    feet_left = _contacts(positions, skel.feet_left, feet_threshold)
-    feet_right = _contacts(positions, skel.feet_right, feet_threshold)
+    threshold = feet_threshold / skel.metres_per_unit**2
+    feet_left = _contacts(positions, skel.feet_left, threshold)
+    feet_right = _contacts(positions, skel.feet_right, threshold)
 
     quats = inverse_kinematics(positions, skel, smooth_forward=True, identity_first_root=True)
     cont6d = rot.quat_to_cont6d(quats)
@@ -179,6 +184,11 @@ def _check_features(features, skeleton: str | Skeleton) -> None:
             f"features: expected shape [..., T, {dim}] for skeleton {resolve_skeleton(skeleton).name!r}, "
             f"got {tuple(features.shape)}"
         )
+    finite = (
+        torch.isfinite(features).all() if isinstance(features, torch.Tensor) else np.isfinite(features).all()
+    )
+    if not bool(finite):
+        raise LeadError("features: contain NaN or infinite values (a diverged model or a broken file?)")
 
 
 def _as_tensor(features) -> tuple[torch.Tensor, bool]:
@@ -228,9 +238,12 @@ def features_to_joints(
 
 
 def recover_from_rot(
-    features: np.ndarray | torch.Tensor, skeleton: str | Skeleton = "humanml3d"
+    features: np.ndarray | torch.Tensor,
+    skeleton: str | Skeleton = "humanml3d",
+    target_offsets: np.ndarray | torch.Tensor | None = None,
 ) -> np.ndarray | torch.Tensor:
-    """Joint positions by FK of the 6D rotation channels on the target skeleton:
+    """Joint positions by FK of the 6D rotation channels on the target skeleton (or on
+    `target_offsets [J, 3]`, if the features were made with other ones):
     `[..., T, D]` -> `[..., T, J, 3]` (reference `recover_from_rot`)."""
     _check_features(features, skeleton)
     skel = resolve_skeleton(skeleton)
@@ -238,7 +251,9 @@ def recover_from_rot(
     quat, root = recover_root(x)
     cont6d = x[..., feature_slices(skel)["rot"]].reshape(x.shape[:-1] + (-1, 6))
     cont6d = torch.cat([rot.quat_to_cont6d(quat)[..., None, :], cont6d], dim=-2)
-    offsets = torch.tensor(skel.target_offsets, dtype=x.dtype, device=x.device)
+    offsets = skel.target_offsets if target_offsets is None else target_offsets
+    offsets = torch.as_tensor(np.array(offsets) if isinstance(offsets, np.ndarray) else offsets)
+    offsets = offsets.to(dtype=x.dtype, device=x.device)
     out = forward_kinematics_cont6d(cont6d, root, offsets, skel)
     return out.numpy() if is_numpy else out
 

@@ -12,7 +12,7 @@ Kinematics conventions (shared with the reference):
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -199,17 +199,24 @@ def facing_quaternions(
 
     Forward is `cross(+Y, across)` with `across` from the hips and shoulders. The reference IK
     unpacks its face joints as (l_hip, r_hip, sdr_r, sdr_l) although they are given as
-    (r_hip, l_hip, sdr_r, sdr_l), so its hip term points the other way and mostly cancels the
-    shoulder term; `reference_ik=True` reproduces that (HumanML3D's rotation channels depend on it),
-    `reference_ik=False` uses both terms as intended. `smooth_forward` applies the reference's
+    (r_hip, l_hip, sdr_r, sdr_l), so its hip vector points the other way and is subtracted from the
+    shoulder vector; `reference_ik=True` reproduces that (HumanML3D's rotation channels depend on
+    it), `reference_ik=False` adds them as intended. `smooth_forward` applies the reference's
     Gaussian smoothing (sigma 20 frames) over time.
+
+    Where the reference divides 0 by 0 (hip and shoulder vectors cancelling, or `across` vertical)
+    this falls back to the intended `across`, then to facing +Z, instead of returning NaN.
     """
     skel = resolve_skeleton(skeleton)
     r_hip, l_hip, r_shoulder, l_shoulder = skel.face_joints
-    hips = joints[:, l_hip] - joints[:, r_hip] if reference_ik else joints[:, r_hip] - joints[:, l_hip]
-    across = hips + (joints[:, r_shoulder] - joints[:, l_shoulder])
-    across = across / np.linalg.norm(across, axis=-1, keepdims=True)
+    joints = np.asarray(joints, dtype=np.float64)
+    shoulders = joints[:, r_shoulder] - joints[:, l_shoulder]
+    intended = shoulders + joints[:, r_hip] - joints[:, l_hip]
+    across = shoulders + joints[:, l_hip] - joints[:, r_hip] if reference_ik else intended
+    across = np.where(np.linalg.norm(across, axis=-1, keepdims=True) > 1e-9, across, intended)
+    across = across / np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-12)
     forward = np.cross(np.array([0.0, 1.0, 0.0]), across)
+    forward = np.where(np.linalg.norm(forward, axis=-1, keepdims=True) > 1e-9, forward, [0.0, 0.0, 1.0])
     if smooth_forward:
         forward = gaussian_filter1d(forward, 20, axis=0, mode="nearest")
     forward = forward / np.linalg.norm(forward, axis=-1, keepdims=True)
@@ -222,22 +229,31 @@ def inverse_kinematics(
     face_joints: tuple[int, int, int, int] | None = None,
     smooth_forward: bool = False,
     identity_first_root: bool = False,
+    reference_root: bool = True,
 ) -> np.ndarray:
     """Local joint rotations reproducing the bone directions of `joints [T, J, 3]` -> `[T, J, 4]`.
 
-    Reference `Skeleton.inverse_kinematics_np`: the root rotation is the facing rotation (see
-    `facing_quaternions`), each other joint gets the shortest-arc rotation of its rest direction
-    onto its posed bone, expressed relative to its parent. Bone lengths are not kept: FK with any
-    offsets gives back the bone directions. Zero-length bones get their rest direction.
-    `identity_first_root` sets frame 0's root rotation to identity (its children absorb it), as the
-    reference code that produced the released HumanML3D features did; the features need it, the
-    BVH exporter does not.
+    Reference `Skeleton.inverse_kinematics_np`: each non-root joint gets the shortest-arc rotation
+    of its rest direction onto its posed bone, expressed relative to its parent. Bone lengths are
+    not kept: FK with any offsets gives back the bone directions. Zero-length bones get their rest
+    direction. Whatever the root rotation, its children absorb it, so FK positions never depend on it.
+
+    With `reference_root` (what the features need) the root rotation is the reference's: the one
+    turning its (quirky, see `facing_quaternions`) forward direction onto +Z, i.e. world to body
+    frame. With `reference_root=False` it is the body's actual orientation, turning +Z onto the
+    hips-and-shoulders forward direction: what an exported BVH pelvis should carry.
+    `identity_first_root` sets frame 0's root rotation to identity, as the reference code that
+    produced the released HumanML3D features did.
     """
     skel = resolve_skeleton(skeleton)
     if face_joints is not None:
-        skel = _with_face_joints(skel, face_joints)
+        skel = replace(skel, face_joints=tuple(face_joints))
     joints = np.asarray(joints, dtype=np.float64)
-    root_quat = facing_quaternions(joints, skel, smooth_forward=smooth_forward)
+    if reference_root:
+        root_quat = facing_quaternions(joints, skel, smooth_forward=smooth_forward)
+    else:
+        facing = facing_quaternions(joints, skel, smooth_forward=smooth_forward, reference_ik=False)
+        root_quat = rot.quat_inverse(facing)
     if identity_first_root:
         root_quat[0] = (1.0, 0.0, 0.0, 0.0)
     quats = np.zeros(joints.shape[:-1] + (4,))
@@ -256,10 +272,20 @@ def inverse_kinematics(
     return quats
 
 
-def _with_face_joints(skel: Skeleton, face_joints: tuple[int, int, int, int]) -> Skeleton:
-    from dataclasses import replace
+def _to_tensor(x, dtype: torch.dtype | None = None, device: torch.device | None = None) -> torch.Tensor:
+    # np.array copies, so read-only arrays (the skeleton constants) never alias a tensor.
+    t = torch.from_numpy(np.array(x)) if isinstance(x, np.ndarray) else torch.as_tensor(x)
+    if dtype is None:
+        dtype = t.dtype if t.is_floating_point() else torch.float64
+    return t.to(dtype=dtype, device=device if device is not None else t.device)
 
-    return replace(skel, face_joints=tuple(face_joints))
+
+def _check_rotations(rotations: torch.Tensor, size: int, skel: Skeleton, what: str) -> None:
+    if rotations.ndim < 2 or tuple(rotations.shape[-2:]) != (skel.num_joints, size):
+        raise LeadError(
+            f"{what}: expected shape [..., {skel.num_joints}, {size}] for skeleton {skel.name!r}, "
+            f"got {tuple(rotations.shape)}"
+        )
 
 
 def forward_kinematics(
@@ -274,14 +300,10 @@ def forward_kinematics(
     Numpy in, numpy out; torch in, torch out (differentiable).
     """
     skel = resolve_skeleton(skeleton)
-    is_numpy = isinstance(quats, np.ndarray)
-    q = torch.as_tensor(quats)
-    dtype = q.dtype if q.is_floating_point() else torch.float64
-    q = q.to(dtype)
-    root = torch.as_tensor(np.array(root_pos) if isinstance(root_pos, np.ndarray) else root_pos)
-    root = root.to(dtype=dtype, device=q.device)
-    off = torch.as_tensor(np.array(offsets) if isinstance(offsets, np.ndarray) else offsets)
-    off = off.to(dtype=dtype, device=q.device)
+    q = _to_tensor(quats)
+    _check_rotations(q, 4, skel, "quats")
+    root = _to_tensor(root_pos, q.dtype, q.device)
+    off = _to_tensor(offsets, q.dtype, q.device)
     positions: list[torch.Tensor | None] = [None] * skel.num_joints
     positions[0] = root.expand(q.shape[:-2] + (3,))
     for branch in skel.kinematic_chain:
@@ -290,7 +312,7 @@ def forward_kinematics(
             global_rot = rot.quat_multiply(global_rot, q[..., child, :])
             positions[child] = rot.quat_rotate(global_rot, off[..., child, :]) + positions[parent]
     out = torch.stack(positions, dim=-2)
-    return out.numpy() if is_numpy else out
+    return out.numpy() if isinstance(quats, np.ndarray) else out
 
 
 def forward_kinematics_cont6d(
@@ -301,14 +323,11 @@ def forward_kinematics_cont6d(
 ) -> np.ndarray | torch.Tensor:
     """FK with 6D rotations `[..., J, 6]` (reference `forward_kinematics_cont6d`) -> `[..., J, 3]`."""
     skel = resolve_skeleton(skeleton)
-    is_numpy = isinstance(cont6d, np.ndarray)
-    d6 = torch.as_tensor(cont6d)
-    d6 = d6.to(d6.dtype if d6.is_floating_point() else torch.float64)
+    d6 = _to_tensor(cont6d)
+    _check_rotations(d6, 6, skel, "cont6d")
     mats = rot.cont6d_to_matrix(d6)
-    root = torch.as_tensor(np.array(root_pos) if isinstance(root_pos, np.ndarray) else root_pos)
-    root = root.to(dtype=d6.dtype, device=d6.device)
-    off = torch.as_tensor(np.array(offsets) if isinstance(offsets, np.ndarray) else offsets)
-    off = off.to(dtype=d6.dtype, device=d6.device)
+    root = _to_tensor(root_pos, d6.dtype, d6.device)
+    off = _to_tensor(offsets, d6.dtype, d6.device)
     positions: list[torch.Tensor | None] = [None] * skel.num_joints
     positions[0] = root.expand(d6.shape[:-2] + (3,))
     for branch in skel.kinematic_chain:
@@ -317,4 +336,4 @@ def forward_kinematics_cont6d(
             global_mat = global_mat @ mats[..., child, :, :]
             positions[child] = (global_mat @ off[..., child, :, None])[..., 0] + positions[parent]
     out = torch.stack(positions, dim=-2)
-    return out.numpy() if is_numpy else out
+    return out.numpy() if isinstance(cont6d, np.ndarray) else out
