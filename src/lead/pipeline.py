@@ -45,9 +45,9 @@ class TextToMotionPipeline:
         identity: dict | None = None,
     ) -> None:
         self.text_encoder = text_encoder
-        self.vae = vae.eval()
-        self.denoiser = denoiser.eval()
-        self.projector = projector.eval() if projector is not None else None
+        self.vae = vae.eval().requires_grad_(False)
+        self.denoiser = denoiser.eval().requires_grad_(False)
+        self.projector = projector.eval().requires_grad_(False) if projector is not None else None
         self.normalizer = normalizer
         self.config = config
         self.identity = identity or {}

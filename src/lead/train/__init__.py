@@ -1,1 +1,1 @@
-"""train"""
+"""Training: one small LightningModule per stage over plain nn.Modules, one shared plumbing."""

@@ -1,0 +1,112 @@
+"""`lead generate "TEXT"`: text → motion files (features, joints, video, BVH) and a manifest."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from lead.errors import LeadError
+
+EPILOG = """examples:
+  lead generate "a person walks forward happily"
+  lead generate "someone waves with the right hand" --seconds 4 --num-samples 3 --seed 7 --out out/wave
+  lead generate "a person walks forward" --no-projector          # the MLD baseline (no realignment)
+  lead generate --prompts prompts.txt --out out/batch             # lines: text#frames
+  lead generate "a person <elderly> walks" --concept elderly.safetensors
+
+Per sample it writes NAME.npy (263-d features), NAME_joints.npy (T,22,3 metres), NAME.mp4 (or .gif)
+and NAME.bvh, plus one samples.json manifest with every setting."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate", help="generate motions from text (the main job)",
+        description="Generate 3D human motion from a text description with LEAD (or MLD with --no-projector).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("text", nargs="?", help="the description, e.g. 'a person walks forward happily'")
+    parser.add_argument("--prompts", help="a file with one 'text#frames' per line (frames optional)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--seconds", type=float, help="motion length in seconds (default 5)")
+    length.add_argument("--frames", type=int, help="motion length in frames at 20 fps")
+    parser.add_argument("--num-samples", type=int, default=1, help="samples per prompt (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; sample i uses seed+i (default 0)")
+    parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
+    parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
+    parser.add_argument("--no-projector", action="store_true", help="skip LEAD's realignment: the MLD baseline")
+    parser.add_argument("--model", help="model folder (default: the small model shipped with lead)")
+    parser.add_argument("--concept", action="append", default=[], help="a learned word (lead invert); repeatable")
+    parser.add_argument("--out", default="out", help="output folder (default ./out)")
+    parser.add_argument("--format", choices=["mp4", "gif", "none"], default="mp4", help="video format (default mp4)")
+    parser.add_argument("--no-bvh", action="store_true", help="don't write BVH files")
+    parser.set_defaults(func=run)
+
+
+def read_prompts(path: str, default_frames: int) -> list[tuple[str, int]]:
+    file = Path(path)
+    if not file.is_file():
+        raise LeadError(f"prompts file {file} not found")
+    prompts = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        text, _, frames = line.rpartition("#") if "#" in line else (line, "", "")
+        try:
+            prompts.append((text.strip(), int(frames) if frames.strip() else default_frames))
+        except ValueError as error:
+            raise LeadError(f"{file}:{number}: expected 'text#frames', got {line!r}") from error
+    if not prompts:
+        raise LeadError(f"{file} holds no prompts (one 'text#frames' per line)")
+    return prompts
+
+
+def check_output_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LeadError(f"cannot create output folder {out}: {error.strerror}") from error
+    if not os.access(out, os.W_OK):
+        raise LeadError(f"output folder {out} is not writable; choose another with --out")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seconds is not None and args.seconds <= 0:
+        raise LeadError(f"--seconds must be positive, got {args.seconds}")
+    fps = 20
+    default_frames = args.frames if args.frames is not None else round((args.seconds or 5.0) * fps)
+    if args.prompts:
+        prompts = read_prompts(args.prompts, default_frames)
+    elif args.text is not None:
+        prompts = [(args.text.strip(), default_frames)]
+    else:
+        raise LeadError('no text given: lead generate "a person walks forward" (or --prompts FILE)')
+    out = Path(args.out)
+    check_output_folder(out)
+
+    from tqdm import tqdm
+
+    from lead.pipeline import TextToMotionPipeline
+
+    pipeline = TextToMotionPipeline.from_pretrained(args.model)
+    for concept in args.concept:
+        pipeline.load_concept(concept)
+    texts = [p[0] for p in prompts]
+    lengths = [p[1] for p in prompts]
+    pipeline.check_request(texts, lengths)
+    total = len(texts) * args.num_samples
+    with tqdm(total=args.steps * ((total + 31) // 32), desc="sampling", unit="step", leave=False) as bar:
+        def progress(steps):
+            for step in steps:
+                yield step
+                bar.update(1)
+
+        output = pipeline(
+            texts, lengths, num_samples=args.num_samples, seed=args.seed, guidance_scale=args.guidance,
+            num_inference_steps=args.steps, use_projector=not args.no_projector, progress=progress,
+        )
+    from lead.generation_io import write_samples
+
+    manifest = write_samples(out, output, pipeline, video=args.format, bvh=not args.no_bvh)
+    print(f"wrote {len(output.texts)} motion(s) to {out}/ (manifest: {manifest})")
+    return 0

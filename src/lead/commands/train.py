@@ -1,0 +1,55 @@
+"""`lead train vae|denoiser|projector`: the three LEAD stages on a HumanML3D-format folder."""
+
+from __future__ import annotations
+
+import argparse
+
+STAGES = {
+    "vae": "stage 1: the motion VAE (feature MSE + KL)",
+    "denoiser": "stage 2: the latent denoiser (DDPM, classifier-free guidance dropout); needs OUT/vae",
+    "projector": "stage 3: LEAD's realignment projector (align + rec + var losses); needs OUT/vae and OUT/denoiser",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from lead.train.common import add_trainer_arguments
+
+    for stage, help_text in STAGES.items():
+        parser = subparsers.add_parser(
+            stage, help=help_text, description=help_text,
+            epilog=f"Example: lead train {stage} --data data/humanml3d --preset small --out models/mine "
+                   "--max-time 00:01:00:00",
+        )
+        parser.add_argument("--data", required=True, help="HumanML3D-format dataset folder")
+        parser.add_argument("--out", required=True, help="model folder (components are written inside it)")
+        parser.add_argument("--preset", default="small", choices=["tiny", "small", "mld"],
+                            help="model size: mld = the paper's size, small = CPU-trainable (default)")
+        if stage == "denoiser":
+            parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "clip"])
+            parser.add_argument("--text-encoder-path", default=None, help="local CLIP folder (for --text-encoder clip)")
+        if stage == "projector":
+            parser.add_argument("--architecture", default="transformer", choices=["transformer", "skip", "mlp"])
+            parser.add_argument("--name", default="projector",
+                                help="component folder name (e.g. projector-mlp for an ablation)")
+            parser.add_argument("--no-align", action="store_true", help="ablation: drop the alignment loss")
+            parser.add_argument("--no-rec", action="store_true", help="ablation: drop the reconstruction loss")
+            parser.add_argument("--no-kl", action="store_true", help="ablation: drop the batch-distribution KL")
+        add_trainer_arguments(parser)
+        parser.set_defaults(func=run, stage=stage)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lead.train import run as stages
+    from lead.train.common import TrainSettings
+
+    settings = TrainSettings.from_args(args)
+    if args.stage == "vae":
+        path = stages.train_vae(settings)
+    elif args.stage == "denoiser":
+        path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path)
+    else:
+        path = stages.train_projector(
+            settings, args.architecture, args.name, not args.no_align, not args.no_rec, not args.no_kl
+        )
+    print(f"saved {path}")
+    return 0

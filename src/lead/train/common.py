@@ -1,0 +1,152 @@
+"""Shared Lightning plumbing: data loaders, trainer (progress bar, checkpoints, resume, CSV and
+TensorBoard logs, multi-GPU flags), and step-seeded generators."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from lead.errors import LeadError
+
+
+@dataclass
+class TrainSettings:
+    data: Path
+    out: Path
+    preset: str = "small"
+    batch_size: int = 32
+    lr: float = 1e-4
+    max_epochs: int = -1
+    max_steps: int = -1
+    max_time: str | None = None
+    seed: int = 0
+    precision: str = "32-true"
+    accelerator: str = "auto"
+    devices: str = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    workers: int = 0
+    resume: bool = False
+    checkpoint_every: int = 500
+    val_every: int = 1
+    log_every: int = 20
+    save_dtype: str = "float32"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> TrainSettings:
+        names = cls.__dataclass_fields__
+        values = {k: getattr(args, k) for k in names if hasattr(args, k)}
+        values["data"], values["out"] = Path(args.data), Path(args.out)
+        return cls(**values)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[self.save_dtype]
+
+
+def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training run")
+    group.add_argument("--batch-size", type=int, default=32)
+    group.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4, as MLD/LEAD)")
+    group.add_argument("--max-epochs", type=int, default=-1, help="stop after this many epochs (-1: no limit)")
+    group.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps")
+    group.add_argument("--max-time", default=None, help="stop after this wall time, DD:HH:MM:SS")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--precision", default="32-true", help="Lightning precision: 32-true, 16-mixed, bf16-mixed")
+    group.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
+    group.add_argument("--devices", default="auto", help="number of devices or 'auto' (e.g. 8 for 8 GPUs)")
+    group.add_argument("--num-nodes", type=int, default=1)
+    group.add_argument("--strategy", default="auto", help="auto, ddp, ddp_find_unused_parameters_true, ...")
+    group.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
+    group.add_argument("--resume", action="store_true", help="continue from OUT/runs/STAGE/checkpoints/last.ckpt")
+    group.add_argument("--checkpoint-every", type=int, default=500, help="checkpoint every N steps")
+    group.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
+    group.add_argument("--log-every", type=int, default=20, help="log every N steps")
+    group.add_argument("--save-dtype", default="float32", choices=["float32", "float16", "bfloat16"],
+                       help="dtype of the exported weights (float16 halves the size)")
+
+
+def step_generator(seed: int, step: int, rank: int, device: torch.device) -> torch.Generator:
+    """A generator that depends only on (seed, step, rank): resumed runs draw the same numbers."""
+    key = hashlib.sha256(f"{seed}:{step}:{rank}".encode()).digest()
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int.from_bytes(key[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF)
+    return generator
+
+
+def make_loaders(settings: TrainSettings, skeleton: str, normalizer) -> tuple[DataLoader, DataLoader | None]:
+    from lead.data.humanml3d import MotionDataset, collate_motions
+
+    train = MotionDataset(settings.data, "train", skeleton=skeleton, normalizer=normalizer, seed=settings.seed)
+    if len(train) == 0:
+        raise LeadError(f"{settings.data}: the train split has no usable clips (check with `lead data check`)")
+    loader = DataLoader(
+        train, batch_size=min(settings.batch_size, len(train)), shuffle=True, drop_last=True,
+        collate_fn=collate_motions, num_workers=settings.workers,
+        generator=torch.Generator().manual_seed(settings.seed), persistent_workers=settings.workers > 0,
+    )
+    val_loader = None
+    try:
+        val = MotionDataset(settings.data, "val", skeleton=skeleton, normalizer=normalizer, seed=settings.seed)
+        if len(val):
+            val_loader = DataLoader(val, batch_size=settings.batch_size, shuffle=False, collate_fn=collate_motions)
+    except LeadError:
+        val_loader = None
+    return loader, val_loader
+
+
+class EpochReseed(L.Callback):
+    """Give the dataset's random crops a new, reproducible draw each epoch."""
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        dataset = trainer.train_dataloader.dataset if trainer.train_dataloader is not None else None
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(trainer.current_epoch)
+
+
+def fit(module: L.LightningModule, settings: TrainSettings, stage: str, train_loader, val_loader) -> L.Trainer:
+    from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    L.seed_everything(settings.seed, workers=True, verbose=False)
+    root = settings.out / "runs" / stage
+    checkpoints = root / "checkpoints"
+    ckpt_path = None
+    if settings.resume:
+        last = checkpoints / "last.ckpt"
+        if not last.is_file():
+            raise LeadError(f"--resume: {last} not found; start without --resume")
+        ckpt_path = str(last)
+    devices = settings.devices if settings.devices == "auto" else int(settings.devices)
+    trainer = L.Trainer(
+        default_root_dir=str(root),
+        accelerator=settings.accelerator,
+        devices=devices,
+        num_nodes=settings.num_nodes,
+        strategy=settings.strategy,
+        precision=settings.precision,
+        max_epochs=settings.max_epochs,
+        max_steps=settings.max_steps,
+        max_time=settings.max_time,
+        logger=[CSVLogger(str(root), name="logs"), TensorBoardLogger(str(root), name="tensorboard")],
+        callbacks=[
+            ModelCheckpoint(dirpath=str(checkpoints), save_last=True, every_n_train_steps=settings.checkpoint_every,
+                            save_top_k=1, monitor=None),
+            TQDMProgressBar(refresh_rate=10),
+            EpochReseed(),
+        ],
+        check_val_every_n_epoch=settings.val_every,
+        log_every_n_steps=settings.log_every,
+        num_sanity_val_steps=0,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+    # A final checkpoint so that --resume continues from where this run stopped.
+    trainer.save_checkpoint(str(checkpoints / "last.ckpt"))
+    return trainer

@@ -1,0 +1,134 @@
+"""What `lead train vae|denoiser|projector` does: build the stage, fit, export the component."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import torch
+
+from lead.errors import LeadError
+from lead.models.bundle import BundleConfig, read_bundle_config, write_bundle_config
+from lead.train.common import TrainSettings, fit, make_loaders
+
+SKELETON_BY_DIM = {263: "humanml3d", 251: "kit"}
+
+
+def _dataset_normalizer(data: Path):
+    from lead.motion.features import Normalizer
+
+    return Normalizer.from_dataset(data)
+
+
+def _skeleton_of(normalizer) -> str:
+    dim = int(normalizer.mean.shape[-1])
+    if dim not in SKELETON_BY_DIM:
+        raise LeadError(f"Mean.npy has {dim} channels; expected 263 (HumanML3D) or 251 (KIT-ML)")
+    return SKELETON_BY_DIM[dim]
+
+
+def _bundle(settings: TrainSettings) -> BundleConfig:
+    if (settings.out / "config.json").is_file():
+        return read_bundle_config(settings.out)
+    return BundleConfig(dataset=settings.data.name)
+
+
+def train_vae(settings: TrainSettings) -> Path:
+    from lead.models.vae import VAEConfig
+    from lead.train.stages import VAEStage
+
+    normalizer = _dataset_normalizer(settings.data)
+    skeleton = _skeleton_of(normalizer)
+    config = VAEConfig.preset(settings.preset, feature_dim=int(normalizer.mean.shape[-1]))
+    module = VAEStage(config, settings.lr, settings.seed)
+    train_loader, val_loader = make_loaders(settings, skeleton, normalizer)
+    trainer = fit(module, settings, "vae", train_loader, val_loader)
+    if trainer.is_global_zero:
+        module.vae.save(settings.out / "vae", settings.dtype)
+        normalizer.save(settings.out)
+        bundle = _bundle(settings)
+        bundle.skeleton = skeleton
+        bundle.dataset = settings.data.name
+        license_file = settings.data / "LICENSE"
+        if license_file.is_file():
+            shutil.copyfile(license_file, settings.out / "LICENSE")
+            bundle.license = f"inherited from the training data {settings.data.name} (see LICENSE)"
+        write_bundle_config(settings.out, bundle)
+    return settings.out / "vae"
+
+
+def _frozen_parts(settings: TrainSettings):
+    from lead.models.text import build_text_encoder
+    from lead.models.vae import MotionVAE
+
+    if not (settings.out / "vae").is_dir():
+        raise LeadError(f"{settings.out / 'vae'} not found: train the VAE first (lead train vae --out {settings.out})")
+    bundle = read_bundle_config(settings.out)
+    vae = MotionVAE.load(settings.out / "vae")
+    normalizer = _dataset_normalizer(settings.data)
+    if normalizer.mean.shape[-1] != vae.config.feature_dim:
+        raise LeadError(f"{settings.data} has {normalizer.mean.shape[-1]}-d features, the VAE {vae.config.feature_dim}-d")
+    # Train on the statistics the VAE was trained with.
+    from lead.motion.features import Normalizer
+
+    normalizer = Normalizer.load(settings.out)
+    return bundle, vae, normalizer, build_text_encoder
+
+
+@torch.no_grad()
+def measure_latent_scale(vae, loader, max_batches: int = 50) -> float:
+    """1 / std of the VAE latents over training batches (the LDM scale factor)."""
+    latents = []
+    generator = torch.Generator().manual_seed(0)
+    for index, batch in enumerate(loader):
+        if index >= max_batches:
+            break
+        latent, _, _ = vae.eval().encode(batch["features"], batch["lengths"], generator)
+        latents.append(latent.flatten())
+    std = torch.cat(latents).std().item()
+    return 1.0 / max(std, 1e-6)
+
+
+def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path: str | None) -> Path:
+    from lead.models.denoiser import DenoiserConfig
+    from lead.train.stages import DenoiserStage
+
+    bundle, vae, normalizer, build_text_encoder = _frozen_parts(settings)
+    encoder = build_text_encoder(text_encoder, text_encoder_path)
+    train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
+    if not settings.resume or bundle.latent_scale == 1.0:
+        bundle.latent_scale = measure_latent_scale(vae, train_loader)
+    bundle.text_encoder, bundle.text_encoder_path = text_encoder, text_encoder_path
+    bundle.text_encoder_identity = encoder.identity
+    config = DenoiserConfig.preset(
+        settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim, text_dim=encoder.dim
+    )
+    module = DenoiserStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed)
+    trainer = fit(module, settings, "denoiser", train_loader, val_loader)
+    if trainer.is_global_zero:
+        module.denoiser.save(settings.out / "denoiser", settings.dtype)
+        write_bundle_config(settings.out, bundle)
+    return settings.out / "denoiser"
+
+
+def train_projector(
+    settings: TrainSettings, architecture: str, name: str, use_align: bool, use_rec: bool, use_var: bool
+) -> Path:
+    from lead.models.projector import ProjectorConfig
+    from lead.train.stages import ProjectorStage
+
+    bundle, vae, normalizer, build_text_encoder = _frozen_parts(settings)
+    if not bundle.text_encoder_identity:
+        raise LeadError(f"{settings.out}: train the denoiser before the projector (it fixes the text encoder)")
+    encoder = build_text_encoder(bundle.text_encoder, bundle.text_encoder_path)
+    config = ProjectorConfig.preset(
+        settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim,
+        text_dim=encoder.dim, architecture=architecture,
+    )
+    module = ProjectorStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed,
+                            use_align, use_rec, use_var)
+    train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
+    trainer = fit(module, settings, name, train_loader, val_loader)
+    if trainer.is_global_zero:
+        module.projector.save(settings.out / name, settings.dtype)
+    return settings.out / name

@@ -1,0 +1,138 @@
+"""The three LEAD stages as LightningModules: each defines only its step and optimiser."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from lead.diffusion import make_training_scheduler
+from lead.models.denoiser import DenoiserConfig, LatentDenoiser
+from lead.models.projector import LatentProjector, ProjectorConfig
+from lead.models.text import TextEncoder
+from lead.models.vae import MotionVAE, VAEConfig
+from lead.train.common import step_generator
+
+
+class _Stage(L.LightningModule):
+    def __init__(self, lr: float, seed: int) -> None:
+        super().__init__()
+        self.lr = lr
+        self.seed = seed
+
+    def generator(self) -> torch.Generator:
+        return step_generator(self.seed, self.global_step, self.global_rank, self.device)
+
+    def _log_all(self, prefix: str, values: dict[str, torch.Tensor], batch_size: int) -> None:
+        for key, value in values.items():
+            self.log(f"{prefix}/{key}", value.detach(), prog_bar=key == "loss", batch_size=batch_size,
+                     sync_dist=prefix == "val")
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        losses = self.losses(batch, self.generator())
+        self._log_all("train", losses, len(batch["lengths"]))
+        return losses["loss"]
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        generator = step_generator(self.seed, batch_idx, -1, self.device)
+        self._log_all("val", self.losses(batch, generator), len(batch["lengths"]))
+
+    def trainable(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.trainable().parameters(), lr=self.lr)
+
+
+class VAEStage(_Stage):
+    """Stage 1: feature MSE + 1e-4 KL."""
+
+    def __init__(self, config: VAEConfig, lr: float = 1e-4, seed: int = 0) -> None:
+        super().__init__(lr, seed)
+        self.vae = MotionVAE(config)
+
+    def trainable(self) -> torch.nn.Module:
+        return self.vae
+
+    def losses(self, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        return self.vae.loss(batch["features"], batch["lengths"], generator)
+
+
+class _Conditioned(_Stage):
+    """Holds the frozen VAE and text encoder; caches each caption's pooled embedding."""
+
+    def __init__(self, vae: MotionVAE, text_encoder: TextEncoder, latent_scale: float, lr: float, seed: int):
+        super().__init__(lr, seed)
+        self.vae = vae.eval().requires_grad_(False)
+        # Kept out of the module tree: the frozen text encoder is never checkpointed or optimised.
+        self._text = [text_encoder]
+        self._cache: dict[str, torch.Tensor] = {}
+        self.latent_scale = latent_scale
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.vae.eval()
+        return self
+
+    def text_embeddings(self, captions: list[str]) -> torch.Tensor:
+        missing = [c for c in dict.fromkeys(captions) if c not in self._cache]
+        if missing:
+            encoder = self._text[0].to(self.device)
+            with torch.no_grad():
+                for caption, row in zip(missing, encoder.encode_pooled(missing)):
+                    self._cache[caption] = row
+        return torch.stack([self._cache[c] for c in captions]).to(self.device)
+
+    def empty_embedding(self) -> torch.Tensor:
+        return self.text_embeddings([""])
+
+    @torch.no_grad()
+    def latents(self, batch: dict, generator: torch.Generator) -> torch.Tensor:
+        """Scaled VAE latents `[B, S, D]` (a posterior sample, as MLD trains its denoiser)."""
+        latent, _, _ = self.vae.encode(batch["features"], batch["lengths"], generator)
+        return latent * self.latent_scale
+
+
+class DenoiserStage(_Conditioned):
+    """Stage 2: ε-prediction MSE under DDPM noise, 10% condition dropout for guidance."""
+
+    def __init__(self, config: DenoiserConfig, vae: MotionVAE, text_encoder: TextEncoder, latent_scale: float,
+                 lr: float = 1e-4, seed: int = 0) -> None:
+        super().__init__(vae, text_encoder, latent_scale, lr, seed)
+        self.denoiser = LatentDenoiser(config)
+        self.scheduler = make_training_scheduler()
+
+    def trainable(self) -> torch.nn.Module:
+        return self.denoiser
+
+    def losses(self, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        latent = self.latents(batch, generator)
+        noise = torch.randn(latent.shape, generator=generator, device=latent.device)
+        steps = self.scheduler.config.num_train_timesteps
+        t = torch.randint(0, steps, (latent.shape[0],), generator=generator, device=latent.device)
+        noisy = self.scheduler.add_noise(latent, noise, t)
+        condition = self.text_embeddings(batch["captions"])
+        drop = torch.rand(latent.shape[0], generator=generator, device=latent.device)
+        condition = self.denoiser.drop_condition(
+            condition, self.empty_embedding(), force_drop=drop < self.denoiser.config.condition_dropout
+        )
+        loss = F.mse_loss(self.denoiser(noisy, t, condition), noise)
+        return {"loss": loss}
+
+
+class ProjectorStage(_Conditioned):
+    """Stage 3: LEAD's realignment losses on frozen VAE latents and text embeddings."""
+
+    def __init__(self, config: ProjectorConfig, vae: MotionVAE, text_encoder: TextEncoder, latent_scale: float,
+                 lr: float = 1e-4, seed: int = 0, use_align: bool = True, use_rec: bool = True,
+                 use_var: bool = True) -> None:
+        super().__init__(vae, text_encoder, latent_scale, lr, seed)
+        self.projector = LatentProjector(config)
+        self.switches = dict(use_align=use_align, use_rec=use_rec, use_var=use_var)
+
+    def trainable(self) -> torch.nn.Module:
+        return self.projector
+
+    def losses(self, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        latent = self.latents(batch, generator)
+        return self.projector.loss(latent, self.text_embeddings(batch["captions"]), **self.switches)
