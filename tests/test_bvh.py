@@ -25,7 +25,7 @@ def test_reads_cmu_take():
     assert motion.fps == pytest.approx(120.0, rel=1e-4)
     assert motion.names[:3] == ["Hips", "LHipJoint", "LeftUpLeg"]
     assert motion.parents[0] == -1 and all(motion.parents[j] < j for j in range(1, 31))
-    assert motion.channels[0] == ("Xposition", "Yposition", "Zposition") + ("Zrotation", "Yrotation", "Xrotation")
+    assert " ".join(motion.channels[0]) == "Xposition Yposition Zposition Zrotation Yrotation Xrotation"
     assert motion.channels[1] == ("Zrotation", "Yrotation", "Xrotation")
     assert len(motion.end_sites) == 7  # toes x2, head, fingers x2, thumbs x2
     # First frame of the file: root at (9.3722, 17.8693, -17.3198), LeftUpLeg Z rotation -17 degrees.
