@@ -347,6 +347,8 @@ def bvh_to_humanml3d_joints(
     joints = joints * scale
     if up_axis_to_y:
         joints = joints @ up_rotation(joints).T
-    if fps is not None and abs(fps - motion.fps) > 1e-6:
-        joints = resample(joints, motion.fps, fps)
+    # Frame Time is usually printed with few digits (0.0333333): snap to the whole rate it means.
+    source_fps = round(motion.fps) if abs(motion.fps - round(motion.fps)) < 1e-3 else motion.fps
+    if fps is not None and abs(fps - source_fps) > 1e-9:
+        joints = resample(joints, source_fps, fps)
     return joints.astype(np.float32)
