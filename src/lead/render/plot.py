@@ -129,7 +129,6 @@ def _facing_azimuth(points: np.ndarray, bones: _Bones) -> float:
     return math.degrees(math.atan2(forward[1], forward[0]))
 
 
-
 def _camera_azimuth(points: np.ndarray, bones: _Bones) -> float:
     """Camera azimuth (degrees): a three-quarter view of the first pose's front.
 
