@@ -31,7 +31,7 @@ class DenoiserConfig:
     def preset(cls, name: str, **overrides) -> DenoiserConfig:
         presets = {
             "mld": cls(),
-            "small": cls(latent_dim=128, num_layers=5, num_heads=4, ff_size=512),
+            "small": cls(latent_dim=128, num_layers=7, num_heads=4, ff_size=512),
             "tiny": cls(latent_dim=32, num_layers=3, num_heads=2, ff_size=64),
         }
         if name not in presets:
@@ -69,11 +69,11 @@ class LatentDenoiser(nn.Module):
     def forward(self, latent: torch.Tensor, timesteps: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         batch = latent.shape[0]
         timesteps = timesteps.expand(batch) if timesteps.dim() == 1 else timesteps.reshape(1).expand(batch)
-        time = self.time_embedding(self.time_proj(timesteps).to(latent.dtype)).unsqueeze(0)  # [1, B, D]
-        text = self.emb_proj(condition.to(latent.dtype)).unsqueeze(0)  # [1, B, D]
-        sequence = torch.cat([time, text, latent.permute(1, 0, 2)], dim=0)
+        time = self.time_embedding(self.time_proj(timesteps).to(latent.dtype)).unsqueeze(1)  # [B, 1, D]
+        text = self.emb_proj(condition.to(latent.dtype)).unsqueeze(1)  # [B, 1, D]
+        sequence = torch.cat([time, text, latent], dim=1)
         out = self.encoder(self.query_pos(sequence))
-        return out[2:].permute(1, 0, 2)
+        return out[:, 2:]
 
     def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
         return save_component(folder, self, self.config, self.kind, dtype)

@@ -71,8 +71,7 @@ class _Branch(nn.Module):
         h = self.input(x)
         if self.architecture == "mlp":
             return self.output(self.body(h))
-        h = self.position(h.permute(1, 0, 2))
-        return self.output(self.body(h).permute(1, 0, 2))
+        return self.output(self.body(self.position(h)))
 
 
 def batch_gaussian_kl(target: torch.Tensor, predicted: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

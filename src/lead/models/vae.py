@@ -36,8 +36,9 @@ class VAEConfig:
     def preset(cls, name: str, **overrides) -> VAEConfig:
         presets = {
             "mld": cls(),
-            # What trains on a 2-core CPU in about an hour: 5 layers of 128-d.
-            "small": cls(latent_dim=128, num_layers=5, num_heads=4, ff_size=512),
+            # What trains on a 2-core CPU within an hour: the VAE dominates the cost (every frame is a
+            # token), so it gets 3 layers of 128-d.
+            "small": cls(latent_dim=128, num_layers=3, num_heads=4, ff_size=256),
             "tiny": cls(latent_dim=32, num_layers=3, num_heads=2, ff_size=64),
         }
         if name not in presets:
@@ -71,14 +72,14 @@ class MotionVAE(nn.Module):
         """Return (mu, logvar), each `[B, latent_size, D]`."""
         batch, frames, _ = features.shape
         mask = lengths_to_mask(lengths, frames)
-        x = self.skel_embedding(features).permute(1, 0, 2)  # [T, B, D]
-        tokens = self.global_motion_token.unsqueeze(1).expand(-1, batch, -1)
-        sequence = self.query_pos_encoder(torch.cat([tokens, x], dim=0))
-        token_mask = torch.ones(batch, tokens.shape[0], dtype=torch.bool, device=features.device)
+        x = self.skel_embedding(features)  # [B, T, D]
+        tokens = self.global_motion_token.unsqueeze(0).expand(batch, -1, -1)  # [B, 2S, D]
+        sequence = self.query_pos_encoder(torch.cat([tokens, x], dim=1))
+        token_mask = torch.ones(batch, tokens.shape[1], dtype=torch.bool, device=features.device)
         padding = ~torch.cat([token_mask, mask], dim=1)
-        out = self.encoder(sequence, key_padding_mask=padding)[: tokens.shape[0]]
-        mu, logvar = out[: self.config.latent_size], out[self.config.latent_size :]
-        return mu.permute(1, 0, 2), logvar.permute(1, 0, 2)
+        out = self.encoder(sequence, key_padding_mask=padding)[:, : tokens.shape[1]]
+        size = self.config.latent_size
+        return out[:, :size], out[:, size:]
 
     def encode(
         self, features: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
@@ -95,10 +96,10 @@ class MotionVAE(nn.Module):
         batch = latent.shape[0]
         frames = int(lengths.max())
         mask = lengths_to_mask(lengths, frames)
-        queries = torch.zeros(frames, batch, self.config.latent_dim, device=latent.device, dtype=latent.dtype)
+        queries = torch.zeros(batch, frames, self.config.latent_dim, device=latent.device, dtype=latent.dtype)
         queries = self.query_pos_decoder(queries)
-        out = self.decoder(queries, latent.permute(1, 0, 2), tgt_key_padding_mask=~mask)
-        features = self.final_layer(out).permute(1, 0, 2)
+        out = self.decoder(queries, latent, tgt_key_padding_mask=~mask)
+        features = self.final_layer(out)
         return features * mask.unsqueeze(-1)
 
     def loss(self, features: torch.Tensor, lengths: torch.Tensor,
