@@ -22,7 +22,6 @@ from lead.data.humanml3d import (
 )
 from lead.errors import LeadError
 
-_FPS = {"humanml3d": 20.0, "kit": 12.5}
 _EXAMPLES = 5
 
 
@@ -151,8 +150,9 @@ def check_dataset(
     root = Path(root)
     if not root.is_dir():
         raise LeadError(f"dataset folder {root} does not exist")
-    if skeleton not in _FPS:
-        raise LeadError(f"--skeleton {skeleton!r}: expected one of {sorted(_FPS)}")
+    from lead.motion.skeleton import get_skeleton
+
+    fps = float(get_skeleton(skeleton).fps)
     dim = feature_dim(skeleton)
     min_length = DEFAULT_MIN_LENGTH[skeleton] if min_length is None else min_length
     report = CheckReport(root, skeleton)
@@ -181,7 +181,7 @@ def check_dataset(
         ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         if not ids:
             report.add("empty split files", path.name)
-        summary = SplitSummary(split, fps=_FPS[skeleton])
+        summary = SplitSummary(split, fps=fps)
         for clip in ids:
             if clip in seen:
                 report.add("ids listed twice (within or across splits)", f"{clip} ({seen[clip]}, {split})")

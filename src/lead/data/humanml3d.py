@@ -30,7 +30,6 @@ from lead.errors import LeadError
 SPLITS = ("train", "val", "test")
 CAPTION_FPS = 20  # the reference converts caption seconds to frames at 20 fps for HumanML3D and KIT
 DEFAULT_MIN_LENGTH = {"humanml3d": 40, "kit": 24}
-_FEATURE_DIMS = {"humanml3d": 263, "kit": 251}
 
 
 @dataclass(frozen=True)
@@ -71,16 +70,9 @@ class SupportsNormalize(Protocol):
 
 def feature_dim(skeleton: str) -> int:
     """Feature width of a skeleton's HumanML3D-style vector (263 for humanml3d, 251 for kit)."""
-    try:
-        from lead.motion.skeleton import get_skeleton
+    from lead.motion.skeleton import get_skeleton
 
-        return int(get_skeleton(skeleton).feature_dim)
-    except ImportError:
-        if skeleton not in _FEATURE_DIMS:
-            raise LeadError(
-                f"unknown skeleton {skeleton!r}; expected one of {sorted(_FEATURE_DIMS)}"
-            ) from None
-        return _FEATURE_DIMS[skeleton]
+    return int(get_skeleton(skeleton).feature_dim)
 
 
 def _parse_float(value: str) -> float:
@@ -192,29 +184,11 @@ def load_records(
     return records
 
 
-class _MeanStd:
-    """Plain ``(x - mean) / std`` from a dataset's Mean.npy / Std.npy."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
-        self.mean = mean.astype(np.float32)
-        self.std = std.astype(np.float32)
-
-    def normalize(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean) / self.std
-
-
 def dataset_normalizer(root: str | Path) -> SupportsNormalize:
     """The dataset's own normaliser (Mean.npy / Std.npy in `root`)."""
-    root = Path(root)
-    for name in ("Mean.npy", "Std.npy"):
-        if not (root / name).is_file():
-            raise LeadError(f"{root / name} is missing; a HumanML3D-format folder needs Mean.npy and Std.npy")
-    try:
-        from lead.motion.features import Normalizer
+    from lead.motion.features import Normalizer
 
-        return Normalizer.from_dataset(root)
-    except ImportError:
-        return _MeanStd(np.load(root / "Mean.npy"), np.load(root / "Std.npy"))
+    return Normalizer.from_dataset(root)
 
 
 class MotionDataset:
