@@ -57,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--skeleton", default="humanml3d", choices=["humanml3d", "kit"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--min-length",
+        type=int,
+        default=None,
+        help="shortest clip in frames (default: 40 for humanml3d, 24 for kit, as the reference)",
+    )
+    parser.add_argument("--max-time", default=None, help="wall-time limit per stage, DD:HH:MM:SS")
     parser.add_argument("--max-steps", type=int, default=-1, help="stop each stage after this many steps")
     parser.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
     parser.add_argument("--devices", default="auto", help="number of devices or 'auto'")
@@ -78,16 +85,17 @@ def run(args: argparse.Namespace) -> int:
         data=Path(args.data), out=Path(args.out), epochs=args.epochs, ae_epochs=args.ae_epochs,
         batch_size=args.batch_size, lr=args.lr, margin=args.margin, word_vectors=args.word_vectors,
         glove=Path(args.glove) if args.glove else None, preset=args.preset, skeleton=args.skeleton,
-        seed=args.seed, max_steps=args.max_steps, accelerator=args.accelerator, devices=args.devices,
-        workers=args.workers,
+        seed=args.seed, min_length=args.min_length, max_steps=args.max_steps, max_time=args.max_time,
+        accelerator=args.accelerator, devices=args.devices, workers=args.workers,
     )  # fmt: skip
     evaluator = train_evaluator(settings)
     print(f"saved evaluator to {settings.out}")
     if args.replications > 0:
         try:
             summary = real_metrics(
-                evaluator, settings.data, "test", settings.skeleton, args.replications, args.seed
-            )
+                evaluator, settings.data, "test", settings.skeleton, args.replications, args.seed,
+                min_length=args.min_length,
+            )  # fmt: skip
         except (LeadError, ValueError) as error:  # no test split, or fewer than 32 test pairs
             print(f"real-data test metrics skipped: {error}")
             return 0

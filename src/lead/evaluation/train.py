@@ -56,7 +56,9 @@ class EvaluatorTrainSettings:
     preset: str = "official"
     skeleton: str = "humanml3d"
     seed: int = 0
+    min_length: int | None = None  # None: the reference minimum (40 frames HumanML3D, 24 KIT)
     max_steps: int = -1
+    max_time: str | None = None  # per stage, Lightning's DD:HH:MM:SS
     accelerator: str = "auto"
     devices: str = "auto"
     workers: int = 0
@@ -218,10 +220,14 @@ def build_word_vectors(kind: str, glove: str | os.PathLike | None = None) -> Wor
     raise LeadError(f"unknown word vectors {kind!r}: expected minilm or glove")
 
 
+def default_min_length(skeleton: str) -> int:
+    return 40 if skeleton == "humanml3d" else 24
+
+
 def _dataset(settings: EvaluatorTrainSettings, split: str, normalizer=None):
     from lead.data.humanml3d import MotionDataset
 
-    min_length = 40 if settings.skeleton == "humanml3d" else 24
+    min_length = settings.min_length or default_min_length(settings.skeleton)
     return MotionDataset(settings.data, split, skeleton=settings.skeleton, min_length=min_length,
                          normalizer=normalizer, seed=settings.seed)
 
@@ -240,7 +246,8 @@ def _fit(module: L.LightningModule, settings: EvaluatorTrainSettings, stage: str
     devices = settings.devices if settings.devices == "auto" else int(settings.devices)
     trainer = L.Trainer(
         default_root_dir=str(root), accelerator=settings.accelerator, devices=devices,
-        max_epochs=epochs, max_steps=settings.max_steps, logger=CSVLogger(str(root), name="logs"),
+        max_epochs=epochs, max_steps=settings.max_steps, max_time=settings.max_time,
+        logger=CSVLogger(str(root), name="logs"),
         callbacks=[ModelCheckpoint(dirpath=str(root / "checkpoints"), save_last=True, save_top_k=0),
                    TQDMProgressBar(refresh_rate=10), _Reseed()],
         log_every_n_steps=max(1, min(50, len(train))), num_sanity_val_steps=0, enable_model_summary=False,
@@ -285,6 +292,7 @@ def train_evaluator(settings: EvaluatorTrainSettings) -> T2MEvaluator:
         "trained_on": str(settings.data),
         "word_vectors": settings.word_vectors,
         "preset": settings.preset,
+        "min_length": settings.min_length or default_min_length(settings.skeleton),
         "best_val_loss": None if match.best_state is None else match.best_loss,
     }
     evaluator.save(settings.out, extra={"training": extra})
@@ -293,7 +301,8 @@ def train_evaluator(settings: EvaluatorTrainSettings) -> T2MEvaluator:
 
 
 def real_metrics(evaluator: T2MEvaluator, data: str | os.PathLike, split: str = "test",
-                 skeleton: str = "humanml3d", replications: int = 20, seed: int = 0) -> dict:
+                 skeleton: str = "humanml3d", replications: int = 20, seed: int = 0,
+                 min_length: int | None = None) -> dict:
     """The "Real motion" row of the T2M tables for this evaluator: real captions against real motions.
 
     Each replication redraws the crops and captions of the split (as the reference loader does) and
@@ -302,7 +311,7 @@ def real_metrics(evaluator: T2MEvaluator, data: str | os.PathLike, split: str = 
     """
     from lead.data.humanml3d import MotionDataset
 
-    min_length = 40 if skeleton == "humanml3d" else 24
+    min_length = min_length or default_min_length(skeleton)
     dataset = MotionDataset(data, split, skeleton=skeleton, min_length=min_length, seed=seed)
     collate = TextMotionCollate(evaluator.vectorizer)
     rows: dict[str, list] = {"r_precision": [], "mm_dist": [], "diversity": [], "fid_real_vs_real": []}
