@@ -12,7 +12,7 @@ STAGES = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from lead.train.common import add_trainer_arguments
+    from lead.train.arguments import add_trainer_arguments
 
     for stage, help_text in STAGES.items():
         parser = subparsers.add_parser(

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lead.errors import LeadError
+from lead.train.arguments import add_trainer_arguments  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -37,6 +38,8 @@ class TrainSettings:
     val_every: int = 1
     log_every: int = 20
     save_dtype: str = "float32"
+    min_length: int = 40
+    max_length: int = 196
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TrainSettings:
@@ -50,28 +53,6 @@ class TrainSettings:
         return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[self.save_dtype]
 
 
-def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("training run")
-    group.add_argument("--batch-size", type=int, default=32)
-    group.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4, as MLD/LEAD)")
-    group.add_argument("--max-epochs", type=int, default=-1, help="stop after this many epochs (-1: no limit)")
-    group.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps")
-    group.add_argument("--max-time", default=None, help="stop after this wall time, DD:HH:MM:SS")
-    group.add_argument("--seed", type=int, default=0)
-    group.add_argument("--precision", default="32-true", help="Lightning precision: 32-true, 16-mixed, bf16-mixed")
-    group.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
-    group.add_argument("--devices", default="auto", help="number of devices or 'auto' (e.g. 8 for 8 GPUs)")
-    group.add_argument("--num-nodes", type=int, default=1)
-    group.add_argument("--strategy", default="auto", help="auto, ddp, ddp_find_unused_parameters_true, ...")
-    group.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
-    group.add_argument("--resume", action="store_true", help="continue from OUT/runs/STAGE/checkpoints/last.ckpt")
-    group.add_argument("--checkpoint-every", type=int, default=500, help="checkpoint every N steps")
-    group.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
-    group.add_argument("--log-every", type=int, default=20, help="log every N steps")
-    group.add_argument("--save-dtype", default="float32", choices=["float32", "float16", "bfloat16"],
-                       help="dtype of the exported weights (float16 halves the size)")
-
-
 def step_generator(seed: int, step: int, rank: int, device: torch.device) -> torch.Generator:
     """A generator that depends only on (seed, step, rank): resumed runs draw the same numbers."""
     key = hashlib.sha256(f"{seed}:{step}:{rank}".encode()).digest()
@@ -83,7 +64,9 @@ def step_generator(seed: int, step: int, rank: int, device: torch.device) -> tor
 def make_loaders(settings: TrainSettings, skeleton: str, normalizer) -> tuple[DataLoader, DataLoader | None]:
     from lead.data.humanml3d import MotionDataset, collate_motions
 
-    train = MotionDataset(settings.data, "train", skeleton=skeleton, normalizer=normalizer, seed=settings.seed)
+    lengths = dict(min_length=settings.min_length, max_length=settings.max_length)
+    train = MotionDataset(settings.data, "train", skeleton=skeleton, normalizer=normalizer, seed=settings.seed,
+                          **lengths)
     if len(train) == 0:
         raise LeadError(f"{settings.data}: the train split has no usable clips (check with `lead data check`)")
     loader = DataLoader(
@@ -93,7 +76,8 @@ def make_loaders(settings: TrainSettings, skeleton: str, normalizer) -> tuple[Da
     )
     val_loader = None
     try:
-        val = MotionDataset(settings.data, "val", skeleton=skeleton, normalizer=normalizer, seed=settings.seed)
+        val = MotionDataset(settings.data, "val", skeleton=skeleton, normalizer=normalizer, seed=settings.seed,
+                            **lengths)
         if len(val):
             val_loader = DataLoader(val, batch_size=settings.batch_size, shuffle=False, collate_fn=collate_motions)
     except LeadError:

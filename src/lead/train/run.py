@@ -67,7 +67,9 @@ def _frozen_parts(settings: TrainSettings):
     vae = MotionVAE.load(settings.out / "vae")
     normalizer = _dataset_normalizer(settings.data)
     if normalizer.mean.shape[-1] != vae.config.feature_dim:
-        raise LeadError(f"{settings.data} has {normalizer.mean.shape[-1]}-d features, the VAE {vae.config.feature_dim}-d")
+        raise LeadError(
+            f"{settings.data} has {normalizer.mean.shape[-1]}-d features, the VAE {vae.config.feature_dim}-d"
+        )
     # Train on the statistics the VAE was trained with.
     from lead.motion.features import Normalizer
 

@@ -1,0 +1,103 @@
+"""Generation latency (batch 1) and throughput (batch 32) on CPU, MLD path vs LEAD path.
+
+    python benchmarks/generation.py [--sizes small mld] [--repeats 5] [--threads 2]
+
+Random weights at each preset size (the cost does not depend on the values), 50 DDIM steps
+with classifier-free guidance, 196 frames, MiniLM text encoding. Prints a markdown table:
+per-prompt milliseconds (median of the repeats), with text encoding shown apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from lead.models.bundle import BundleConfig
+from lead.models.denoiser import DenoiserConfig, LatentDenoiser
+from lead.models.projector import LatentProjector, ProjectorConfig
+from lead.models.text import build_text_encoder
+from lead.models.vae import MotionVAE, VAEConfig
+from lead.motion.features import Normalizer
+from lead.pipeline import TextToMotionPipeline
+
+FRAMES = 196
+
+
+def build(preset: str, text_encoder) -> TextToMotionPipeline:
+    torch.manual_seed(0)
+    vae = MotionVAE(VAEConfig.preset(preset))
+    kw = dict(latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim, text_dim=text_encoder.dim)
+    denoiser = LatentDenoiser(DenoiserConfig.preset(preset, **kw))
+    projector = LatentProjector(ProjectorConfig.preset(preset, **kw))
+    normalizer = Normalizer(np.zeros(263, np.float32), np.ones(263, np.float32))
+    return TextToMotionPipeline(text_encoder, vae, denoiser, normalizer, BundleConfig(), projector)
+
+
+def timed(fn, repeats: int) -> float:
+    fn()  # warm-up
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def measure(pipe: TextToMotionPipeline, batch: int, use_projector: bool, repeats: int) -> dict[str, float]:
+    texts = [f"a person walks forward and waves {i}" for i in range(batch)]
+    seeds = list(range(batch))
+    lengths = [FRAMES] * batch
+    condition, empty = pipe.encode_text(texts)
+    latent = pipe.sample_latents(condition, empty, seeds)
+
+    def text():
+        pipe.encode_text(texts)
+
+    def denoise():
+        pipe.sample_latents(condition, empty, seeds, 50, 7.5)
+
+    def decode():
+        pipe.decode_latents(latent, lengths, use_projector)
+
+    def full():
+        pipe(texts, lengths, seed=0, guidance_scale=7.5, num_inference_steps=50, use_projector=use_projector,
+             batch_size=batch)
+
+    return {name: 1000 * timed(fn, repeats) / batch
+            for name, fn in (("text", text), ("denoise", denoise), ("decode", decode), ("total", full))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=["small", "mld"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 32])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    encoder = build_text_encoder("minilm")
+    rows = []
+    with torch.inference_mode():
+        for size in args.sizes:
+            pipe = build(size, encoder)
+            for batch in args.batches:
+                result = {}
+                for path, use_projector in (("MLD", False), ("LEAD", True)):
+                    result[path] = measure(pipe, batch, use_projector, args.repeats if batch == 1 else 2)
+                for path in ("MLD", "LEAD"):
+                    r = result[path]
+                    ratio = r["total"] / result["MLD"]["total"]
+                    rows.append(f"| {size} | {batch} | {path} | {r['total']:.1f} | {r['text']:.1f} | "
+                                f"{r['denoise']:.1f} | {r['decode']:.1f} | {ratio:.3f} |")
+    print(f"torch {torch.__version__}, {args.threads} threads, {FRAMES} frames, 50 DDIM steps, guidance 7.5\n")
+    print("| size | batch | path | total ms/prompt | text ms | denoise ms | decode(+proj) ms | vs MLD |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

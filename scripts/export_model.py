@@ -1,0 +1,49 @@
+"""Copy a trained model folder into a compact, shippable one (weights in fp16 by default).
+
+    python scripts/export_model.py runs/default src/lead/assets/default --dtype float16
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import torch
+
+from lead.models.bundle import read_bundle_config, write_bundle_config
+from lead.models.denoiser import LatentDenoiser
+from lead.models.projector import LatentProjector
+from lead.models.vae import MotionVAE
+from lead.motion.features import Normalizer
+
+COMPONENTS = {"vae": MotionVAE, "denoiser": LatentDenoiser, "projector": LatentProjector}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source")
+    parser.add_argument("target")
+    parser.add_argument("--dtype", default="float16", choices=["float16", "float32"])
+    args = parser.parse_args()
+    source, target = Path(args.source), Path(args.target)
+    dtype = getattr(torch, args.dtype)
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name, cls in COMPONENTS.items():
+        if (source / name).is_dir():
+            cls.load(source / name).save(staging / name, dtype)
+    Normalizer.load(source).save(staging)
+    write_bundle_config(staging, read_bundle_config(source))
+    for extra in ("LICENSE", "README.md"):
+        if (source / extra).is_file():
+            shutil.copyfile(source / extra, staging / extra)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+    print(f"exported {source} -> {target} ({size / 1e6:.1f} MB, {args.dtype})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Command-line options shared by every training stage (no heavy imports: `lead --help` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training run")
+    group.add_argument("--batch-size", type=int, default=32)
+    group.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4, as MLD/LEAD)")
+    group.add_argument("--max-epochs", type=int, default=-1, help="stop after this many epochs (-1: no limit)")
+    group.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps")
+    group.add_argument("--max-time", default=None, help="stop after this wall time, DD:HH:MM:SS")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--precision", default="32-true", help="Lightning precision: 32-true, 16-mixed, bf16-mixed")
+    group.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
+    group.add_argument("--devices", default="auto", help="number of devices or 'auto' (e.g. 8 for 8 GPUs)")
+    group.add_argument("--num-nodes", type=int, default=1)
+    group.add_argument("--strategy", default="auto", help="auto, ddp, ddp_find_unused_parameters_true, ...")
+    group.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
+    group.add_argument("--resume", action="store_true", help="continue from OUT/runs/STAGE/checkpoints/last.ckpt")
+    group.add_argument("--checkpoint-every", type=int, default=500, help="checkpoint every N steps")
+    group.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
+    group.add_argument("--log-every", type=int, default=20, help="log every N steps")
+    group.add_argument("--save-dtype", default="float32", choices=["float32", "float16", "bfloat16"],
+                       help="dtype of the exported weights (float16 halves the size)")
+    group.add_argument("--min-length", type=int, default=40,
+                       help="shortest clip used, in frames (HumanML3D's loader: 40; KIT: 24)")
+    group.add_argument("--max-length", type=int, default=196, help="longest clip used, in frames (196)")
