@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +177,41 @@ def test_z_up_and_other_units_are_normalised(scale, units):
     assert raw[:, z_up.index("Head"), 2].mean() > raw[:, z_up.index("Foot_L"), 2].mean() + 100 * scale
     np.testing.assert_allclose(bvh_to_humanml3d_joints(z_up), expected, atol=1e-5)
     assert detect_units(bvh_to_humanml3d_joints(z_up, units=1.0))[0] == units
+
+
+def test_import_bvh_command(tmp_path, capsys):
+    """`lead data import-bvh`: joints and features per file, per-file errors, exit 1 if any failed."""
+    from lead.cli import main
+    from lead.motion.features import features_to_joints
+
+    broken = tmp_path / "broken.bvh"
+    broken.write_text(CMU.read_text()[:3000])
+    out = tmp_path / "dataset"
+    code = main(["data", "import-bvh", str(BANDAI_WALK), str(CMU), str(broken), "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"{broken}: no MOTION line" in captured.err and "1 failed" in captured.err
+    assert "imported 2 of 3 BVH files" in captured.out
+    for name, frames in ((BANDAI_WALK.stem, 140), ("01_01", 459)):
+        joints = np.load(out / "new_joints" / f"{name}.npy")
+        features = np.load(out / "new_joint_vecs" / f"{name}.npy")
+        assert joints.shape == (frames, 22, 3) and joints.dtype == np.float32
+        assert features.shape == (frames - 1, 263) and np.isfinite(features).all()
+        # The features describe the same motion (re-targeted to HumanML3D's bone lengths).
+        recovered = features_to_joints(features)
+        assert abs(chain_length(recovered) - 1.47) < 0.01
+        assert not (out / "new_joints" / "broken.npy").exists()
+    # A JSON joint map works like the built-in one; a map that does not fit fails the file.
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in BANDAI_MAP.items()}))
+    args = ["data", "import-bvh", str(BANDAI_WALK), "--out", str(tmp_path / "b"), "--map", str(mapping)]
+    assert main([*args, "--quiet"]) == 0
+    name = f"{BANDAI_WALK.stem}.npy"
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "b/new_joints" / name), np.load(out / "new_joints" / name)
+    )
+    assert (
+        main(["data", "import-bvh", str(CMU), "--out", str(tmp_path / "c"), "--map", "bandai", "--quiet"])
+        == 1
+    )
+    assert "the BVH has no joints" in capsys.readouterr().err

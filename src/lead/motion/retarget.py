@@ -174,8 +174,8 @@ def auto_joint_map(motion: BvhMotion) -> dict[str, JointSource]:
     if missing:
         raise LeadError(
             f"cannot map the BVH skeleton onto HumanML3D automatically: no joint found for "
-            f"{', '.join(missing)}. BVH joints: {', '.join(motion.names)}. Pass a joint map "
-            "(a dict from SMPL joint name to BVH joint name) or --map bandai|cmu"
+            f"{', '.join(missing)}. BVH joints: {', '.join(motion.names)}. Give a joint map from SMPL "
+            "joint names to BVH joint names (a dict, or a JSON file for --map), or try --map bandai|cmu"
         )
     return result
 
