@@ -138,7 +138,7 @@ def test_official_checkpoint_has_published_keys_and_shapes(official):
 def test_from_official_loads_and_embeds(official, motions):
     source, root, meta, glove = official
     evaluator = T2MEvaluator.from_official(root / "t2m/text_mot_match/model/finest.tar", meta, glove, "t2m")
-    again = T2MEvaluator.from_official(root, meta, glove, "t2m")  # checkpoints root: the layout is found
+    again = T2MEvaluator.from_official(root, None, glove, "t2m")  # checkpoints root: the layout is found
     features, lengths = motions
     emb = evaluator.embed_motions(features, lengths)
     assert emb.shape == (3, 512) and torch.isfinite(emb).all()

@@ -47,6 +47,7 @@ from lead.io import atomic_path, save_json, save_npy
 FORMAT = "lead-t2m-evaluator"
 OFFICIAL_KEYS = ("movement_encoder", "text_encoder", "motion_encoder")
 _POSE_DIMS = {"t2m": 263, "kit": 251}
+_META_RUNS = {"t2m": "Comp_v6_KLD01", "kit": "Comp_v6_KLD005"}  # whose meta/ the evaluator's stats are
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,7 +321,7 @@ class T2MEvaluator(nn.Module):
     def from_official(
         cls,
         checkpoint: str | os.PathLike,
-        meta_dir: str | os.PathLike,
+        meta_dir: str | os.PathLike | None = None,
         glove_dir: str | os.PathLike | None = None,
         dataset: str = "t2m",
     ) -> T2MEvaluator:
@@ -328,10 +329,15 @@ class T2MEvaluator(nn.Module):
 
         checkpoint: `.../text_mot_match/model/finest.tar`, or a folder holding it (as `finest.tar`,
         `model/finest.tar` or `{dataset}/text_mot_match/model/finest.tar`). meta_dir: the folder with the
-        evaluator's `mean.npy`/`std.npy` (`checkpoints/t2m/Comp_v6_KLD01/meta`). glove_dir: the folder with
-        `our_vab_*` (None: texts must be given as vectors to `embed_texts`).
+        evaluator's `mean.npy`/`std.npy` (`checkpoints/t2m/Comp_v6_KLD01/meta`); None looks for that layout
+        under a `checkpoint` folder. glove_dir: the folder with `our_vab_*` (None: texts must be given as
+        vectors to `embed_texts`).
         """
         path = _find_checkpoint(Path(checkpoint), dataset)
+        if meta_dir is None:
+            if not Path(checkpoint).is_dir():
+                raise LeadError("pass the evaluator's meta folder (checkpoints/t2m/Comp_v6_KLD01/meta)")
+            meta_dir = Path(checkpoint) / dataset / _META_RUNS.get(dataset, "") / "meta"
         mean, std = _load_stats(Path(meta_dir))
         vectorizer = WordVectorizer(GloVeWordVectors(glove_dir)) if glove_dir is not None else None
         evaluator = cls(EvaluatorConfig.official(dataset), mean, std, vectorizer)
