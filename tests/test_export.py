@@ -104,6 +104,21 @@ def test_rest_pose_faces_plus_z_with_left_at_plus_x(tmp_path, reference_features
     assert forward[2] > 0.9
 
 
+def test_default_channels_are_smooth(tmp_path):
+    """Per-joint Euler orders keep the channels off gimbal lock: no big frame-to-frame jumps in a
+    take where the actor turns 90 degrees (one order for all joints would flip the pelvis' yaw)."""
+    take = FIXTURES / "bandai-namco/dataset-2/data/dataset-2_walk-turn-left_exhausted_038.bvh"
+    features = joints_to_features(bvh_to_humanml3d_joints(take))
+    path = tmp_path / "turn.bvh"
+    write_humanml3d_bvh(path, features)
+    motion = read_bvh(path)
+    assert motion.channels[motion.index("pelvis")][3:] == ("Yrotation", "Zrotation", "Xrotation")
+    assert motion.channels[motion.index("left_knee")] == ("Zrotation", "Yrotation", "Xrotation")
+    assert motion.channels[motion.index("left_elbow")] == ("Zrotation", "Xrotation", "Yrotation")
+    table = np.loadtxt(path, skiprows=path.read_text().splitlines().index("MOTION") + 3)
+    assert np.abs(np.diff(table[:, 3:], axis=0)).max() < 30.0  # measured 19.6 degrees
+
+
 def test_joints_input_and_bone_lengths(tmp_path):
     """Raw retargeted joints (not uniform-skeleton) still come back within 1 cm."""
     joints = bvh_to_humanml3d_joints(BANDAI_WALK)

@@ -350,6 +350,8 @@ def _channel_values(motion: BvhMotion) -> np.ndarray:
         if axes:
             # One- and two-channel joints keep only the angles about their own axes.
             angles = rot.matrix_to_euler(motion.rotations[:, j], _three_axis_order(axes, motion.names[j]))
+            # Same rotations, but no +-360 degree jumps between frames for tools that interpolate.
+            angles = np.unwrap(angles, period=360.0, axis=0)
         elif not np.allclose(motion.rotations[:, j], np.eye(3), atol=1e-6):
             raise LeadError(f"joint {motion.names[j]!r} rotates but has no rotation channels")
         rotation_index = 0

@@ -2,9 +2,13 @@
 
 The BVH skeleton is the dataset's own (HumanML3D: the 22 SMPL joints named as in
 `lead.motion.skeleton`), rooted at the pelvis, which carries `Xposition Yposition Zposition` plus
-three rotation channels; every other joint has three rotation channels (`euler_order`, default
-ZYX). Units are metres by default (`units="cm"` for tools that expect centimetres), Y up,
-the person facing +Z at rest with their left side towards +X.
+three rotation channels; every other joint has three rotation channels. Euler orders are chosen
+per joint so that the middle angle, which must stay off +-90 degrees (gimbal lock), is one that
+stays small: the twist about the joint's rest bone (ZYX for legs and spine, ZXY for arms, YZX
+for feet) and, for the pelvis, the sideways roll (YZX: yaw, roll, pitch). `euler_order` forces
+one order for every joint. Angles are unwrapped over time (no 360-degree jumps). Units are
+metres by default (`units="cm"` for tools that expect centimetres), Y up, the person facing +Z
+at rest with their left side towards +X.
 
 Rest pose (the OFFSETs): a T-pose. Bones point along the skeleton's `raw_offsets` directions (legs
 down, feet forward), except that the spine and head point straight up and the arms sideways
@@ -24,7 +28,9 @@ Rotations come from one of two sources:
   rotation relative to the previous bone of its kinematic chain; chains restart at the root
   rotation). A joint takes its bone's global rotation (the reference's twist); branching joints
   take the frame of where those rotations put their children, since a shortest-arc bone rotation
-  does not follow the pelvis' or chest's twist. It reproduces `recover_from_rot`.
+  does not follow the pelvis' or chest's twist. It reproduces `recover_from_rot`. Its twists are
+  world-frame shortest arcs, which flip when a bone points opposite its raw direction (arms
+  raised), so its channels jump by up to ~180 degrees between frames where "ik"'s do not.
 On real data both reproduce `features_to_joints` to ~1e-5 m. "ik" is the default: where the two
 channel groups disagree (generated features need not keep them consistent) it follows the
 position channels, like the joints and videos written beside the BVH; only changes of bone
@@ -197,13 +203,26 @@ def _to_rest_directions(global_rot: np.ndarray, offsets: np.ndarray, skel: Skele
             global_rot[:, j] = global_rot[:, skel.parents[j]]
 
 
+def _euler_orders(offsets: np.ndarray, skel: Skeleton) -> list[str]:
+    """Per joint: middle axis along the rest bone to its child (or its own, for a leaf)."""
+    kids = _children(skel)
+    orders = ["YZX"]
+    for j in range(1, skel.num_joints):
+        if len(kids[j]) > 1:
+            bone = offsets[_branch_roles(skel, j, kids[j])[2]]
+        else:
+            bone = offsets[kids[j][0]] if kids[j] else offsets[j]
+        orders.append({0: "ZXY", 1: "ZYX", 2: "YZX"}[int(np.argmax(np.abs(bone)))])
+    return orders
+
+
 def humanml3d_bvh_motion(
     features_or_joints: np.ndarray,
     skeleton: str | Skeleton = "humanml3d",
     fps: float | None = None,
     rotations: str = "ik",
     units: str = "m",
-    euler_order: str = "ZYX",
+    euler_order: str | None = None,
 ) -> BvhMotion:
     """A `BvhMotion` of the dataset skeleton from features `[T, D]` or joints `[T, J, 3]`.
 
@@ -242,9 +261,13 @@ def humanml3d_bvh_motion(
     local[:, 1:] = np.swapaxes(global_rot[:, parents[1:]], -1, -2) @ global_rot[:, 1:]
     translations = np.repeat(offsets[None] * scale, len(data), axis=0)
     translations[:, 0] = root_pos * scale
-    rotation_channels = tuple(f"{axis}rotation" for axis in euler_order.upper())
-    channels = [("Xposition", "Yposition", "Zposition") + rotation_channels]
-    channels += [rotation_channels] * (skel.num_joints - 1)
+    if euler_order is not None and sorted(euler_order.upper()) != ["X", "Y", "Z"]:
+        raise LeadError(
+            f"BVH export: euler_order must be a permutation of XYZ (like ZXY), got {euler_order!r}"
+        )
+    orders = _euler_orders(offsets, skel) if euler_order is None else [euler_order.upper()] * skel.num_joints
+    channels = [tuple(f"{axis}rotation" for axis in order) for order in orders]
+    channels[0] = ("Xposition", "Yposition", "Zposition") + channels[0]
     leaves = [j for j, kids in enumerate(_children(skel)) if not kids]
     return BvhMotion(
         names=list(skel.joint_names),
@@ -265,7 +288,7 @@ def write_humanml3d_bvh(
     fps: float | None = None,
     rotations: str = "ik",
     units: str = "m",
-    euler_order: str = "ZYX",
+    euler_order: str | None = None,
 ) -> None:
     """Write features `[T, D]` or joints `[T, J, 3]` as a BVH of the dataset skeleton (atomically).
 
