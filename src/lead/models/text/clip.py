@@ -21,7 +21,9 @@ class CLIPTextEncoder(TextEncoder):
 
         self.path = str(path)
         if model is None:
-            if not Path(path).exists() and "/" not in str(path):
+            text = str(path)
+            looks_like_hub_id = text.count("/") == 1 and not text.startswith((".", "/", "~"))
+            if not Path(text).exists() and not looks_like_hub_id:
                 raise LeadError(f"CLIP folder {path} not found: pass a local folder with config.json and weights")
             try:
                 model = CLIPTextModelWithProjection.from_pretrained(path)
