@@ -1,0 +1,427 @@
+"""`lead eval inversion`: the motion textual inversion protocols of the paper (§5.5).
+
+1. Mini-subset (Table 3): `num_motions` clips of a HumanML3D-format split, one token each, learned with
+   each objective (feat, mld, lead); every token generates `samples` motions from template prompts
+   ("the man <*>", ...) at the clip's length, decoded with and without the projector (one DDIM run,
+   two decodes). Metrics in the evaluator's embedding space: R-precision top-3 and MM-Dist against
+   the clip's real caption (groups of min(32, N) pairs, one replication per sample index, mean ± 95%
+   interval), FID of all generations against the N real clips, and diversity. Small N makes FID and
+   R-precision coarse (FID's covariances are rank-deficient below the embedding width; top-3 of a
+   group of N < 32 is easier than of 32): compare rows, not with published numbers.
+2. Out-of-distribution style (Fig. 6): with a model trained without a style, a token is learned from a
+   few clips of that style (`--style-clips`) per objective and compared with held-out clips of the same
+   style (`--heldout-clips`): mean evaluator-space distance to the nearest held-out clip and to their
+   mean, FID against them, plus side-by-side renders. A row with the init word instead of the token
+   and a row of the style clips themselves bracket the numbers.
+
+Both write JSON + a markdown table (atomically) into `--out`, and the learned concepts under
+`--out/concepts/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lead.errors import LeadError
+
+OBJECTIVE_ORDER = ("feat", "mld", "lead")
+MAX_EVAL_FRAMES = 196  # the evaluator's (and the reference loader's) longest motion
+
+
+@dataclass
+class InversionEvalSettings:
+    """Everything that shapes a protocol run (recorded in the JSON)."""
+
+    objectives: tuple[str, ...] = OBJECTIVE_ORDER
+    steps: int = 200
+    lr: float = 5e-3
+    batch_size: int = 4
+    init_word: str = "moves"
+    samples: int = 4
+    sampling_steps: int = 50
+    guidance: float = 7.5
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+# --- shared pieces -----------------------------------------------------------------------------------
+def _eval_length(length: int) -> int:
+    return max(4, min(length, MAX_EVAL_FRAMES) // 4 * 4)
+
+
+def learn_token(pipeline, example, token: str, objective: str, settings: InversionEvalSettings, seed: int):
+    """One concept learned from `example` (an `ExampleMotion` or a list of them)."""
+    from lead.inversion import invert
+
+    examples = example if isinstance(example, list) else [example]
+    return invert(pipeline, examples, token, settings.init_word, objective, settings.steps, settings.lr,
+                  settings.batch_size, seed)
+
+
+def generate_both(pipeline, prompts: list[str], lengths: list[int], seeds: list[int],
+                  settings: InversionEvalSettings, concepts: dict | None = None) -> dict[bool, list[np.ndarray]]:
+    """Raw features per prompt `[T_i, D]`, decoded without (False) and with (True) the projector from the
+    same sampled latents. `concepts`: {token: embedding} for the placeholders in the prompts."""
+    import torch
+
+    text = pipeline.text_encoder
+    with torch.no_grad(), text.placeholders(concepts or {}):
+        condition = text.encode_pooled(prompts)
+    empty = text.empty(len(prompts))
+    latents = pipeline.sample_latents(condition, empty, seeds, settings.sampling_steps, settings.guidance)
+    decoded = {}
+    for use_projector in (False, True):
+        if use_projector and pipeline.projector is None:
+            continue
+        normalised = pipeline.decode_latents(latents, lengths, use_projector)
+        decoded[use_projector] = [
+            np.asarray(pipeline.normalizer.denormalize(row[:n].numpy()), dtype=np.float32)
+            for row, n in zip(normalised, lengths)
+        ]
+    return decoded
+
+
+def embed_motions(evaluator, motions: list[np.ndarray]) -> np.ndarray:
+    """Raw features `[T_i, D]` → evaluator embeddings `[N, C]` (batched, zero-padded)."""
+    out = []
+    for start in range(0, len(motions), 64):
+        chunk = motions[start : start + 64]
+        lengths = [_eval_length(len(m)) for m in chunk]
+        batch = np.zeros((len(chunk), max(lengths), chunk[0].shape[-1]), dtype=np.float32)
+        for row, (motion, n) in enumerate(zip(chunk, lengths)):
+            batch[row, :n] = motion[:n]
+        out.append(evaluator.embed_motions(batch, lengths).cpu().numpy())
+    return np.concatenate(out)
+
+
+def _diversity(embeddings: np.ndarray, seed: int) -> float:
+    from lead.evaluation.metrics import diversity
+
+    return diversity(embeddings, min(300, len(embeddings) - 1), seed) if len(embeddings) > 2 else float("nan")
+
+
+def _fid(a: np.ndarray, b: np.ndarray) -> float:
+    import warnings
+
+    from scipy.linalg import LinAlgWarning
+
+    from lead.evaluation.metrics import fid
+
+    try:
+        with warnings.catch_warnings():
+            # Fewer samples than embedding dimensions make the covariances singular; expected here.
+            warnings.simplefilter("ignore", LinAlgWarning)
+            return fid(a, b)
+    except ValueError:  # a singular covariance whose square root came out complex: too few samples
+        return float("nan")
+
+
+def _fmt(value, conf=None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = f"{value:.{digits}f}"
+    return f"{text} ± {conf:.{digits}f}" if conf is not None else text
+
+
+def _write_report(out: Path, stem: str, report: dict, markdown: str) -> None:
+    from lead.io import save_json, save_text
+
+    save_json(out / f"{stem}.json", report)
+    save_text(out / f"{stem}.md", markdown)
+
+
+def _save_concept(out: Path, concept, name: str) -> None:
+    from lead.inversion import save_concept
+
+    save_concept(out / "concepts" / f"{name}.safetensors", concept)
+
+
+def _load_evaluator(folder: str, glove: str | None):
+    from lead.evaluation.evaluator import T2MEvaluator
+
+    return T2MEvaluator.load(folder, glove)
+
+
+# --- 1. mini-subset (Table 3) ----------------------------------------------------------------------
+def select_subset(root: str | Path, split: str, count: int, min_length: int, seed: int):
+    """`count` records of `split` (one per clip, whole-clip items first), drawn with `seed`:
+    list of (record, raw features `[T, D]`, caption)."""
+    from lead.data.humanml3d import load_records
+
+    records = [r for r in load_records(root, split, min_length=min_length) if r.start == 0]
+    by_clip = {}
+    for record in records:
+        by_clip.setdefault(record.clip, record)
+    records = list(by_clip.values())
+    if len(records) < count:
+        raise LeadError(f"{root} split {split!r} has {len(records)} usable clips (>= {min_length} frames); "
+                        f"lower --num-motions or --min-length")
+    rng = np.random.default_rng(seed)
+    chosen = [records[i] for i in sorted(rng.choice(len(records), count, replace=False))]
+    out = []
+    for record in chosen:
+        features = np.load(Path(root) / "new_joint_vecs" / f"{record.clip}.npy").astype(np.float32)
+        out.append((record, features[record.start : record.end], record.captions[0]))
+    return out
+
+
+def run_subset(pipeline, evaluator, root: str | Path, out: str | Path, settings: InversionEvalSettings,
+               split: str = "test", num_motions: int = 100, min_length: int = 40, progress=None) -> dict:
+    """The Table 3 protocol; returns the report (also written to `out/inversion_subset.{json,md}`)."""
+    from lead.evaluation.metrics import matching_metrics, mean_and_confidence
+    from lead.inversion import TEMPLATES, ExampleMotion
+
+    out = Path(out)
+    subset = select_subset(root, split, num_motions, min_length, settings.seed)
+    count = len(subset)
+    group = min(32, count)
+    if group < 4:
+        raise LeadError(f"--num-motions {count} is too small for top-3 R-precision; use at least 4")
+    lengths = [_eval_length(len(features)) for _, features, _ in subset]
+    captions = [list(c.tokens) if c.tokens else c.text for _, _, c in subset]
+    text_emb = evaluator.embed_captions(captions).cpu().numpy()
+    real_emb = embed_motions(evaluator, [features for _, features, _ in subset])
+    rows = []
+    real_r, real_mm = matching_metrics(text_emb, real_emb, 3, group, settings.seed)
+    rows.append(dict(name="Real", objective=None, projector=None, r_precision_top3=float(real_r[2]),
+                     r_precision_top3_conf=None, fid=None, mm_dist=real_mm, mm_dist_conf=None,
+                     diversity=_diversity(real_emb, settings.seed)))
+    token = "<mti>"
+    losses: dict[str, list[list[float]]] = {}
+    for objective in settings.objectives:
+        generated: dict[bool, list[list[np.ndarray]]] = {False: [], True: []}
+        losses[objective] = []
+        for index, (record, features, _) in enumerate(subset):
+            example = ExampleMotion(record.name, features)
+            concept = learn_token(pipeline, example, token, objective, settings, settings.seed + index)
+            losses[objective].append(concept.losses)
+            _save_concept(out, concept, f"{objective}_{record.name}")
+            prompts = [TEMPLATES[(index + r) % len(TEMPLATES)].format(token) for r in range(settings.samples)]
+            seeds = [settings.seed + index * settings.samples + r for r in range(settings.samples)]
+            decoded = generate_both(pipeline, prompts, [lengths[index]] * settings.samples, seeds, settings,
+                                    {token: concept.embedding})
+            for use_projector, motions in decoded.items():
+                generated[use_projector].append(motions)
+            if progress is not None:
+                progress(f"{objective} {index + 1}/{count}")
+        for use_projector, per_motion in generated.items():
+            if not per_motion:
+                continue
+            # [samples, N, C]: replication r holds sample r of every motion.
+            emb = np.stack([embed_motions(evaluator, [m[r] for m in per_motion]) for r in range(settings.samples)])
+            per_rep = [matching_metrics(text_emb, emb[r], 3, group, settings.seed + r) for r in range(len(emb))]
+            r3, r3_conf = mean_and_confidence(np.array([p[0][2] for p in per_rep]))
+            mm, mm_conf = mean_and_confidence(np.array([p[1] for p in per_rep]))
+            flat = emb.reshape(-1, emb.shape[-1])
+            rows.append(dict(
+                name=f"MTI_{objective}" + (" w/ project" if use_projector else ""), objective=objective,
+                projector=use_projector, r_precision_top3=float(r3), r_precision_top3_conf=float(r3_conf),
+                fid=_fid(real_emb, flat), mm_dist=float(mm), mm_dist_conf=float(mm_conf),
+                diversity=_diversity(flat, settings.seed),
+            ))
+    report = dict(
+        protocol="mti-subset", data=str(root), split=split, num_motions=count, group_size=group,
+        clips=[r.name for r, _, _ in subset], settings=asdict(settings), model=dict(pipeline.identity),
+        rows=rows, losses=losses,
+    )
+    header = (f"MTI mini-subset: {count} {split} motions of {root}, {settings.samples} samples each, "
+              f"R-precision in groups of {group}, {settings.steps} steps at lr {settings.lr}\n\n")
+    lines = ["| Method | Project | R-prec. (top3) ↑ | FID ↓ | MMdist ↓ | Div. → |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        mark = "" if row["projector"] is None else ("✓" if row["projector"] else "✗")
+        lines.append(f"| {row['name'].replace(' w/ project', '')} | {mark} | "
+                     f"{_fmt(row['r_precision_top3'], row['r_precision_top3_conf'])} | {_fmt(row['fid'])} | "
+                     f"{_fmt(row['mm_dist'], row['mm_dist_conf'])} | {_fmt(row['diversity'])} |")
+    _write_report(out, "inversion_subset", report, header + "\n".join(lines) + "\n")
+    return report
+
+
+# --- 2. out-of-distribution style (Fig. 6) ---------------------------------------------------------
+def resolve_clips(items: list[str], data: str | None, skeleton: str, joint_map: str):
+    """Files (.npy/.bvh) or clip ids of `data`/new_joint_vecs → `ExampleMotion`s."""
+    from lead.inversion import load_example
+
+    examples = []
+    for item in items:
+        path = Path(item)
+        if not path.is_file() and data is not None:
+            path = Path(data) / "new_joint_vecs" / f"{item}.npy"
+        if not path.is_file():
+            raise LeadError(f"clip {item!r}: no such file" + (f" nor {path}" if data else " (pass --data DIR for ids)"))
+        examples.append(load_example(path, skeleton, joint_map))
+    return examples
+
+
+def run_style(pipeline, evaluator, style, heldout, out: str | Path, settings: InversionEvalSettings,
+              token: str = "<style>", prompts: tuple[str, ...] | None = None, video: str = "mp4",
+              progress=None) -> dict:
+    """The out-of-distribution style protocol; returns the report (also in `out/inversion_style.*`)."""
+    from lead.inversion import TEMPLATES
+
+    out = Path(out)
+    if not style or not heldout:
+        raise LeadError("the style test needs --style-clips and --heldout-clips (one or more each)")
+    templates = tuple(prompts) if prompts else TEMPLATES
+    for template in templates:
+        if "{}" not in template:
+            raise LeadError(f"--prompt {template!r} must hold '{{}}' where the learned word goes")
+    length = _eval_length(int(np.median([len(e.features) for e in heldout])))
+    count = settings.samples
+    chosen = [templates[i % len(templates)] for i in range(count)]
+    seeds = [settings.seed + i for i in range(count)]
+    held_emb = embed_motions(evaluator, [e.features for e in heldout])
+    centre = held_emb.mean(0)
+
+    def scores(name: str, emb: np.ndarray, objective=None, projector=None) -> dict:
+        nearest = np.linalg.norm(emb[:, None] - held_emb[None], axis=-1).min(1)
+        return dict(name=name, objective=objective, projector=projector,
+                    nearest_distance=float(nearest.mean()), centroid_distance=float(np.linalg.norm(emb - centre,
+                    axis=-1).mean()), fid=_fid(held_emb, emb) if len(emb) > 1 and len(held_emb) > 1 else None)
+
+    rows = [scores("Style clips", embed_motions(evaluator, [e.features for e in style]))]
+    renders = {"held-out": heldout[0].features}
+    baseline = generate_both(pipeline, [t.format(settings.init_word) for t in chosen], [length] * count, seeds,
+                             settings)
+    for use_projector, motions in baseline.items():
+        rows.append(scores(f"init word '{settings.init_word}'" + (" w/ project" if use_projector else ""),
+                           embed_motions(evaluator, motions), None, use_projector))
+    for objective in settings.objectives:
+        concept = learn_token(pipeline, style, token, objective, settings, settings.seed)
+        _save_concept(out, concept, f"style_{objective}")
+        decoded = generate_both(pipeline, [t.format(token) for t in chosen], [length] * count, seeds, settings,
+                                {token: concept.embedding})
+        for use_projector, motions in decoded.items():
+            name = f"MTI_{objective}" + (" w/ project" if use_projector else "")
+            rows.append(scores(name, embed_motions(evaluator, motions), objective, use_projector))
+            if use_projector or objective == "mld":
+                renders[name] = motions[0]
+        if progress is not None:
+            progress(f"style {objective}")
+    video_path = None
+    if video != "none":
+        from lead.motion.features import features_to_joints
+        from lead.render.plot import render_grid
+
+        skeleton = pipeline.config.skeleton
+        joints = [np.asarray(features_to_joints(f, skeleton)) for f in renders.values()]
+        video_path = render_grid(joints, out / f"inversion_style.{video}", list(renders), skeleton=skeleton)
+    report = dict(
+        protocol="mti-style", token=token, prompts=list(chosen), length=length,
+        style_clips=[e.name for e in style], heldout_clips=[e.name for e in heldout],
+        settings=asdict(settings), model=dict(pipeline.identity), rows=rows,
+        video=str(video_path) if video_path else None,
+    )
+    lines = [f"MTI style test: {len(style)} style clip(s), {len(heldout)} held-out clip(s), {count} generations "
+             f"of {length} frames per row; evaluator-space distances (lower = closer to the held-out clips)\n",
+             "| Method | Project | nearest held-out ↓ | to held-out mean ↓ | FID ↓ |", "|---|---|---|---|---|"]
+    for row in rows:
+        mark = "" if row["projector"] is None else ("✓" if row["projector"] else "✗")
+        lines.append(f"| {row['name'].replace(' w/ project', '')} | {mark} | {_fmt(row['nearest_distance'])} | "
+                     f"{_fmt(row['centroid_distance'])} | {_fmt(row['fid'])} |")
+    _write_report(out, "inversion_style", report, "\n".join(lines) + "\n")
+    return report
+
+
+# --- the command -------------------------------------------------------------------------------------
+EPILOG = """examples:
+  lead eval inversion --model runs/default --evaluator models/evaluator --data data/bandai-hml \\
+      --num-motions 10 --out eval/mti
+  lead eval inversion --model runs/no-elderly --evaluator models/evaluator --data data/bandai-hml \\
+      --style-clips ID1 ID2 ID3 --heldout-clips ID4 ID5 --init-word old --out eval/mti-elderly
+
+Without --style-clips it runs the mini-subset protocol (paper Table 3) on --data; with them, the
+out-of-distribution style test (paper Fig. 6). Writes inversion_subset.{json,md} or
+inversion_style.{json,md,mp4} and the learned concepts (concepts/*.safetensors) into --out."""
+
+
+def register_inversion(subparsers: argparse._SubParsersAction) -> None:
+    """Add `inversion` to the `lead eval` group."""
+    parser = subparsers.add_parser(
+        "inversion", help="motion textual inversion protocols (paper Table 3 and the style test)",
+        description="Evaluate motion textual inversion: learn tokens with each objective (feat, mld, lead), "
+        "generate with and without the projector, and score with a T2M evaluator.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", help="model folder (default: the model shipped with lead)")
+    parser.add_argument("--evaluator", required=True, metavar="DIR", help="evaluator folder (lead train evaluator)")
+    parser.add_argument("--glove", help="GloVe folder, for an evaluator trained on GloVe word vectors")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--data", help="HumanML3D-format folder (subset protocol; clip ids for the style test)")
+    parser.add_argument("--split", default="test", help="split of --data for the subset (default test)")
+    parser.add_argument("--num-motions", type=int, default=100, help="subset size (default 100, as the paper)")
+    parser.add_argument("--min-length", type=int, default=40, help="shortest clip in frames (default 40)")
+    parser.add_argument("--style-clips", nargs="+", metavar="CLIP", help="style test: clips to learn from")
+    parser.add_argument("--heldout-clips", nargs="+", metavar="CLIP", help="style test: clips to compare with")
+    parser.add_argument("--token", default="<style>", help="style test: the learned word (default <style>)")
+    parser.add_argument("--prompt", action="append", help="style test: a prompt with {} for the word; repeatable")
+    parser.add_argument("--map", default="auto", choices=("auto", "bandai", "cmu"), help="joint map for BVH clips")
+    parser.add_argument("--objectives", default=",".join(OBJECTIVE_ORDER),
+                        help="comma-separated objectives (default feat,mld,lead)")
+    defaults = InversionEvalSettings()
+    parser.add_argument("--steps", type=int, default=defaults.steps, help=f"inversion steps (default {defaults.steps})")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"inversion lr (default {defaults.lr})")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="inversion batch (default 4)")
+    parser.add_argument("--init-word", default=defaults.init_word,
+                        help=f"word the tokens start from (default {defaults.init_word!r})")
+    parser.add_argument("--samples", type=int, default=defaults.samples,
+                        help=f"generations per token (default {defaults.samples})")
+    parser.add_argument("--sampling-steps", type=int, default=defaults.sampling_steps, help="DDIM steps (default 50)")
+    parser.add_argument("--guidance", type=float, default=defaults.guidance, help="guidance scale (default 7.5)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--video", choices=("mp4", "gif", "none"), default="mp4", help="style test renders")
+    parser.set_defaults(func=run_inversion)
+
+
+def run_inversion(args: argparse.Namespace) -> int:
+    objectives = tuple(o.strip() for o in args.objectives.split(",") if o.strip())
+    unknown = [o for o in objectives if o not in OBJECTIVE_ORDER]
+    if unknown or not objectives:
+        raise LeadError(f"--objectives {args.objectives!r}: use a comma-separated subset of feat,mld,lead")
+    if args.samples < 1:
+        raise LeadError(f"--samples must be at least 1, got {args.samples}")
+    style_mode = bool(args.style_clips or args.heldout_clips)
+    if not style_mode and not args.data:
+        raise LeadError("give --data DIR (mini-subset protocol) or --style-clips/--heldout-clips (style test)")
+    from tqdm import tqdm
+
+    from lead.pipeline import TextToMotionPipeline
+
+    pipeline = TextToMotionPipeline.from_pretrained(args.model)
+    if "lead" in objectives and pipeline.projector is None:
+        raise LeadError("this model has no projector/: the lead objective and w/ project rows need one; "
+                        "pass --objectives feat,mld or train a projector")
+    evaluator = _load_evaluator(args.evaluator, args.glove)
+    settings = InversionEvalSettings(
+        objectives=objectives, steps=args.steps, lr=args.lr, batch_size=args.batch_size, init_word=args.init_word,
+        samples=args.samples, sampling_steps=args.sampling_steps, guidance=args.guidance, seed=args.seed,
+        extra={"evaluator": str(Path(args.evaluator).resolve())},
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if style_mode:
+        skeleton = pipeline.config.skeleton
+        style = resolve_clips(args.style_clips or [], args.data, skeleton, args.map)
+        heldout = resolve_clips(args.heldout_clips or [], args.data, skeleton, args.map)
+        total = len(objectives)
+    else:
+        total = len(objectives) * args.num_motions
+    with tqdm(total=total, desc="inversion", unit="token") as bar:
+        def progress(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update(1)
+
+        if style_mode:
+            run_style(pipeline, evaluator, style, heldout, out, settings, args.token, tuple(args.prompt or ()),
+                      args.video, progress)
+        else:
+            run_subset(pipeline, evaluator, args.data, out, settings, args.split, args.num_motions,
+                       args.min_length, progress)
+    stem = "inversion_style" if style_mode else "inversion_subset"
+    print((out / f"{stem}.md").read_text(encoding="utf-8"))
+    print(f"wrote {out / stem}.json and .md")
+    return 0
