@@ -32,6 +32,16 @@ FEATURES = FIXTURES / "humanml3d-reference" / "new_joint_vecs" / "012314.npy"
 ELDERLY_BVH = FIXTURES / "bandai-namco" / "dataset-2" / "data" / "dataset-2_walk_elderly_009.bvh"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Two shared cores: torch's default thread pool spins against the other jobs and runs these tiny
+    models ~10x slower than one thread does."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def pipeline(tiny_model):
     return TextToMotionPipeline.from_pretrained(tiny_model)
@@ -201,6 +211,12 @@ def test_lead_objective_without_projector_is_a_clear_error(tmp_path, tiny_model,
                  "--out", str(tmp_path / "p.safetensors"), "--quiet"])
     assert code == 2 and "projector" in capsys.readouterr().err
     assert not (tmp_path / "p.safetensors").exists()
+
+
+@pytest.mark.parametrize("token", ["walk", "[CLS]", "two words"])
+def test_placeholder_must_be_a_new_single_word(pipeline, example, token):
+    with pytest.raises(LeadError, match="vocabulary|one word"):
+        MotionInversion(pipeline, [example], token, "walks", "mld")
 
 
 @pytest.mark.parametrize(

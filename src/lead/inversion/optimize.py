@@ -58,6 +58,15 @@ class InversionResult:
     losses: list[float]  # per step
 
 
+def check_token(text_encoder, token: str) -> None:
+    """A placeholder must be a new word: an existing one would change the meaning of every text using it."""
+    tokenizer = text_encoder.tokenizer
+    existing = token in tokenizer.get_vocab() and token not in tokenizer.added_tokens_encoder
+    if existing or token in tokenizer.all_special_tokens:
+        raise LeadError(f"--token {token!r} is already a word of the {text_encoder.identity} vocabulary; "
+                        f"pick a new one such as '<{token.strip('<>')}-style>'")
+
+
 class MotionInversion:
     """Learn `token`'s input embedding from example motions with one of `OBJECTIVES`.
 
@@ -84,6 +93,7 @@ class MotionInversion:
                                 f"the model expects {dim}-d")
         self.pipeline = pipeline
         self.text_encoder = pipeline.text_encoder
+        check_token(self.text_encoder, token)
         self.token, self.init_word, self.objective = token, init_word, objective
         self.min_crop, self.templates = min_crop, templates
         self.initial = self.text_encoder.add_placeholder(token, init_word)
