@@ -97,9 +97,13 @@ class TextToMotionPipeline:
             raise LeadError("no text given: pass a description such as 'a person walks forward'")
         if len(texts) != len(lengths):
             raise LeadError(f"{len(texts)} texts but {len(lengths)} lengths")
+        from lead.models.text.base import MAX_TEXT_CHARS
+
         for text in texts:
             if not text.strip():
                 raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
+            if len(text) > MAX_TEXT_CHARS:
+                raise LeadError(f"text is {len(text)} characters long; at most {MAX_TEXT_CHARS} are accepted")
         low, high = 1, self.vae.config.max_length
         for length in lengths:
             if not low <= length <= high:

@@ -81,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
         prompts = [(args.text.strip(), default_frames)]
     else:
         raise LeadError('no text given: lead generate "a person walks forward" (or --prompts FILE)')
+    for text, frames in prompts:
+        if not text:
+            raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
+        if frames < 1:
+            raise LeadError(f"length {frames} frames is out of range: give a positive --frames or --seconds")
     out = Path(args.out)
     check_output_folder(out)
 

@@ -238,7 +238,7 @@ class _Reseed(L.Callback):
 
 
 def _fit(module: L.LightningModule, settings: EvaluatorTrainSettings, stage: str, epochs: int,
-         train: DataLoader, val: DataLoader | None) -> None:
+         train: DataLoader, val: DataLoader | None) -> L.Trainer:
     from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
     from lightning.pytorch.loggers import CSVLogger
 
@@ -253,6 +253,7 @@ def _fit(module: L.LightningModule, settings: EvaluatorTrainSettings, stage: str
         log_every_n_steps=max(1, min(50, len(train))), num_sanity_val_steps=0, enable_model_summary=False,
     )
     trainer.fit(module, train, val)
+    return trainer
 
 
 def train_evaluator(settings: EvaluatorTrainSettings) -> T2MEvaluator:
@@ -284,7 +285,7 @@ def train_evaluator(settings: EvaluatorTrainSettings) -> T2MEvaluator:
              settings.ae_epochs, train, val)
     joint_movement = settings.ae_epochs <= 0
     match = TextMotionMatchModule(evaluator, settings.lr, settings.margin, joint_movement, settings.seed)
-    _fit(match, settings, "matching", settings.epochs, train, val)
+    trainer = _fit(match, settings, "matching", settings.epochs, train, val)
     if match.best_state is not None:
         evaluator.load_state_dict(match.best_state)
     evaluator = evaluator.cpu().eval()
@@ -295,8 +296,9 @@ def train_evaluator(settings: EvaluatorTrainSettings) -> T2MEvaluator:
         "min_length": settings.min_length or default_min_length(settings.skeleton),
         "best_val_loss": None if match.best_state is None else match.best_loss,
     }
-    evaluator.save(settings.out, extra={"training": extra})
-    evaluator.save_official(settings.out / "finest.tar")
+    if trainer.is_global_zero:  # one writer when several devices train
+        evaluator.save(settings.out, extra={"training": extra})
+        evaluator.save_official(settings.out / "finest.tar")
     return evaluator
 
 

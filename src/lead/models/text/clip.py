@@ -18,6 +18,9 @@ class CLIPTextEncoder(TextEncoder):
     def __init__(self, path: str, model=None, tokenizer=None) -> None:
         super().__init__()
         from transformers import AutoTokenizer, CLIPTextModelWithProjection
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
         self.path = str(path)
         if model is None:

@@ -14,6 +14,9 @@ class MiniLMTextEncoder(TextEncoder):
     def __init__(self, path: str | None = None) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
         if path is None:
             try:
