@@ -106,6 +106,11 @@ def test_optimising_lowers_the_objective_on_fixed_noise(pipeline, example, objec
     assert after < before * 0.999, (before, after)
 
 
+def test_run_lowers_the_objective_on_held_out_draws(pipeline, example):
+    result = MotionInversion(pipeline, [example], "<held>", "walks", "lead").run(steps=30, lr=2e-2, seed=0)
+    assert result.objective_after < result.objective_before
+
+
 def test_predicted_original_of_the_true_noise_is_the_clean_latent(pipeline, example):
     inversion = MotionInversion(pipeline, [example], "<f>", "walks", "mld")
     batch = inversion.sample_batch(np.random.default_rng(1), 4)

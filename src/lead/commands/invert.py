@@ -12,6 +12,7 @@ from lead.errors import LeadError
 DEFAULT_STEPS = 200
 DEFAULT_LR = 5e-3
 DEFAULT_BATCH_SIZE = 4
+EVAL_DRAWS = 64
 
 EPILOG = f"""examples:
   lead invert old_walk_1.bvh old_walk_2.bvh --token "<elderly>" --init-word old --out elderly.safetensors
@@ -94,9 +95,9 @@ def run(args: argparse.Namespace) -> int:
             args.batch_size, args.seed, progress,
         )
     save_concept(out, concept)
-    k = max(1, min(20, len(concept.losses) // 4))
-    first, last = concept.losses[:k], concept.losses[-k:]
+    before, after = concept.objective_before, concept.objective_after
     print(f"learned {args.token} from {len(examples)} example(s) ({args.objective}, {args.steps} steps): "
-          f"mean loss {sum(first) / k:.4f} (first {k}) -> {sum(last) / k:.4f} (last {k})")
+          f"objective on {EVAL_DRAWS} fixed held-out draws {before:.4f} (init word) -> {after:.4f} "
+          f"({100 * (after - before) / before:+.1f}%)")
     print(f"wrote {out}; use it with: lead generate \"a person {args.token} walks\" --concept {out}")
     return 0

@@ -17,6 +17,7 @@ from lead.inversion.optimize import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LR,
     DEFAULT_STEPS,
+    EVAL_DRAWS,
     OBJECTIVES,
     TEMPLATES,
     InversionBatch,
@@ -25,8 +26,8 @@ from lead.inversion.optimize import (
 )
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE", "DEFAULT_LR", "DEFAULT_STEPS", "OBJECTIVES", "TEMPLATES", "Concept", "ExampleMotion",
-    "InversionBatch", "InversionResult", "MotionInversion", "invert", "load_concept", "load_example",
+    "DEFAULT_BATCH_SIZE", "DEFAULT_LR", "DEFAULT_STEPS", "EVAL_DRAWS", "OBJECTIVES", "TEMPLATES", "Concept",
+    "ExampleMotion", "InversionBatch", "InversionResult", "MotionInversion", "invert", "load_concept", "load_example",
     "load_examples", "save_concept",
 ]
 
@@ -34,16 +35,17 @@ __all__ = [
 def invert(
     pipeline, examples: list[ExampleMotion], token: str, init_word: str | None = None, objective: str = "lead",
     steps: int = DEFAULT_STEPS, lr: float = DEFAULT_LR, batch_size: int = DEFAULT_BATCH_SIZE, seed: int = 0,
-    callback=None,
+    callback=None, eval_draws: int = EVAL_DRAWS,
 ) -> Concept:
     """Learn `token` from `examples` on `pipeline`'s frozen model; return the concept (not saved)."""
     from lead import __version__
 
     inversion = MotionInversion(pipeline, examples, token, init_word, objective)
-    result = inversion.run(steps, lr, seed, batch_size, callback)
+    result = inversion.run(steps, lr, seed, batch_size, callback, eval_draws)
     return Concept(
         token=token, embedding=result.embedding, text_encoder_identity=pipeline.text_encoder.identity,
         init_word=init_word or "", objective=objective, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
         examples=[e.name for e in examples], lead_version=__version__,
         model={k: str(v) for k, v in pipeline.identity.items()}, losses=result.losses,
+        objective_before=result.objective_before, objective_after=result.objective_after,
     )

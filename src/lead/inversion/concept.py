@@ -3,8 +3,9 @@
 File layout: one tensor ``embedding`` `[D_in]` (float32, the text encoder's input-embedding width)
 and string metadata: ``format`` ("lead-concept"), ``token``, ``text_encoder_identity``, ``init_word``,
 ``objective``, ``steps``, ``lr``, ``batch_size``, ``seed``, ``examples`` (JSON list of file names),
-``lead_version``, ``model`` (JSON: the model identity it was learned on) and ``losses`` (JSON list of
-the per-step training losses).
+``lead_version``, ``model`` (JSON: the model identity it was learned on), ``losses`` (JSON list of
+the per-step training losses) and ``objective_before`` / ``objective_after`` (the objective on fixed
+held-out draws with the init word's vector and with v*; empty when not measured).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Concept:
     lead_version: str = ""
     model: dict = field(default_factory=dict)
     losses: list[float] = field(default_factory=list)
+    objective_before: float | None = None
+    objective_after: float | None = None
 
     def metadata(self) -> dict[str, str]:
         return {
@@ -55,6 +58,8 @@ class Concept:
             "lead_version": self.lead_version,
             "model": json.dumps(self.model, sort_keys=True),
             "losses": json.dumps([round(float(x), 6) for x in self.losses]),
+            "objective_before": "" if self.objective_before is None else repr(float(self.objective_before)),
+            "objective_after": "" if self.objective_after is None else repr(float(self.objective_after)),
         }
 
 
@@ -87,6 +92,10 @@ def _number(metadata: dict[str, str], key: str, kind, path: Path):
         return kind(metadata.get(key, 0))
     except ValueError:
         raise LeadError(f"concept {path}: metadata field {key!r}={metadata[key]!r} is not a number") from None
+
+
+def _optional(metadata: dict[str, str], key: str, path: Path) -> float | None:
+    return _number(metadata, key, float, path) if metadata.get(key) else None
 
 
 def load_concept(path: str | os.PathLike) -> Concept:
@@ -126,4 +135,6 @@ def load_concept(path: str | os.PathLike) -> Concept:
         lead_version=metadata.get("lead_version", ""),
         model=dict(_json_field(metadata, "model", {}, path)),
         losses=[float(x) for x in _json_field(metadata, "losses", [], path)],
+        objective_before=_optional(metadata, "objective_before", path),
+        objective_after=_optional(metadata, "objective_after", path),
     )

@@ -37,6 +37,7 @@ TEMPLATES = (
 DEFAULT_STEPS = 200
 DEFAULT_LR = 5e-3
 DEFAULT_BATCH_SIZE = 4
+EVAL_DRAWS = 64
 
 
 @dataclass
@@ -56,6 +57,8 @@ class InversionResult:
     embedding: torch.Tensor  # [D_in] the learned v*
     initial: torch.Tensor  # [D_in] v* before optimisation (the init word's embedding)
     losses: list[float]  # per step
+    objective_before: float | None = None  # the objective on fixed held-out draws, with the init vector
+    objective_after: float | None = None  # ... and with the learned one
 
 
 def check_token(text_encoder, token: str) -> None:
@@ -159,11 +162,25 @@ class MotionInversion:
         return ((motion - target_motion) ** 2).sum() / valid
 
     # --- optimisation -------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, vector: torch.Tensor, batches: list[InversionBatch]) -> float:
+        """Mean objective over fixed batches (same crops, noise, t and prompts for any vector)."""
+        return float(np.mean([self.loss(vector, batch).item() for batch in batches]))
+
+    def evaluation_batches(self, seed: int, draws: int = EVAL_DRAWS) -> list[InversionBatch]:
+        """`draws` fixed draws (in batches of up to 16) from a stream apart from the training one."""
+        rng = np.random.default_rng([seed, 1])
+        return [self.sample_batch(rng, min(16, draws - start)) for start in range(0, draws, 16)]
+
     def run(
         self, steps: int = DEFAULT_STEPS, lr: float = DEFAULT_LR, seed: int = 0,
         batch_size: int = DEFAULT_BATCH_SIZE, callback: Callable[[int, float], None] | None = None,
+        eval_draws: int = EVAL_DRAWS,
     ) -> InversionResult:
-        """Optimise v* with Adam for `steps` steps; `callback(step, loss)` after each."""
+        """Optimise v* with Adam for `steps` steps; `callback(step, loss)` after each.
+
+        Single-step losses swing with the random timestep far more than v* changes them, so the
+        objective is also measured on `eval_draws` fixed draws before and after (0 skips that)."""
         if steps < 1:
             raise LeadError(f"--steps must be at least 1, got {steps}")
         if not lr > 0:
@@ -171,6 +188,8 @@ class MotionInversion:
         if batch_size < 1:
             raise LeadError(f"--batch-size must be at least 1, got {batch_size}")
         rng = np.random.default_rng(seed)
+        held_out = self.evaluation_batches(seed, eval_draws) if eval_draws > 0 else []
+        before = self.evaluate(self.initial, held_out) if held_out else None
         vector = self.initial.clone().requires_grad_(True)
         optimizer = torch.optim.Adam([vector], lr=lr)
         losses = []
@@ -185,4 +204,6 @@ class MotionInversion:
             losses.append(float(loss.detach()))
             if callback is not None:
                 callback(step, losses[-1])
-        return InversionResult(vector.detach().clone(), self.initial.clone(), losses)
+        learned = vector.detach().clone()
+        after = self.evaluate(learned, held_out) if held_out else None
+        return InversionResult(learned, self.initial.clone(), losses, before, after)
