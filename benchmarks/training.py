@@ -1,0 +1,73 @@
+"""Training throughput (samples/s) of each stage on this machine, at the small and mld sizes.
+
+    python benchmarks/training.py [--sizes small mld] [--batch-size 32] [--frames 196] [--steps 5]
+
+One optimiser step = the stage's real loss (LightningModule.losses), backward and AdamW, on
+random features of full length; the text embeddings are cached as in training. Prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from lead.models.denoiser import DenoiserConfig
+from lead.models.projector import ProjectorConfig
+from lead.models.text import build_text_encoder
+from lead.models.vae import MotionVAE, VAEConfig
+from lead.train.stages import DenoiserStage, ProjectorStage, VAEStage
+
+
+def throughput(stage, batch: dict, steps: int) -> float:
+    optimizer = stage.configure_optimizers()
+    stage.train()
+    times = []
+    for index in range(steps + 1):
+        start = time.perf_counter()
+        loss = stage.losses(batch, torch.Generator().manual_seed(index))["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if index:  # the first step warms up
+            times.append(time.perf_counter() - start)
+    return len(batch["lengths"]) / statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=["small", "mld"])
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--frames", type=int, default=196)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    encoder = build_text_encoder("minilm")
+    generator = torch.Generator().manual_seed(0)
+    batch = {
+        "features": torch.randn(args.batch_size, args.frames, 263, generator=generator),
+        "lengths": torch.full((args.batch_size,), args.frames),
+        "captions": [f"a person walks forward {i}" for i in range(args.batch_size)],
+    }
+    rows = []
+    for size in args.sizes:
+        vae_config = VAEConfig.preset(size)
+        vae = MotionVAE(vae_config)
+        kw = dict(latent_size=vae_config.latent_size, latent_dim=vae_config.latent_dim, text_dim=encoder.dim)
+        stages = {
+            "vae": VAEStage(vae_config),
+            "denoiser": DenoiserStage(DenoiserConfig.preset(size, **kw), vae, encoder, 1.0),
+            "projector": ProjectorStage(ProjectorConfig.preset(size, **kw), vae, encoder, 1.0),
+        }
+        for name, stage in stages.items():
+            rows.append(f"| {size} | {name} | {args.batch_size} | {throughput(stage, batch, args.steps):.1f} |")
+    print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames per sample\n")
+    print("| size | stage | batch | samples/s |\n|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
