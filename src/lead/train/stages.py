@@ -67,6 +67,7 @@ class _Conditioned(_Stage):
         # Kept out of the module tree: the frozen text encoder is never checkpointed or optimised.
         self._text = [text_encoder]
         self._cache: dict[str, torch.Tensor] = {}
+        self._posterior: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self.latent_scale = latent_scale
 
     def train(self, mode: bool = True):
@@ -88,9 +89,28 @@ class _Conditioned(_Stage):
 
     @torch.no_grad()
     def latents(self, batch: dict, generator: torch.Generator) -> torch.Tensor:
-        """Scaled VAE latents `[B, S, D]` (a posterior sample, as MLD trains its denoiser)."""
-        latent, _, _ = self.vae.encode(batch["features"], batch["lengths"], generator)
-        return latent * self.latent_scale
+        """Scaled VAE latents `[B, S, D]`: a posterior sample, as MLD trains its denoiser.
+
+        The frozen VAE gives the same posterior for the same crop, and a clip has only a few
+        unit-aligned crops, so (mu, logvar) are cached per crop: after the first epochs these
+        stages cost almost nothing but the network being trained.
+        """
+        keys = [
+            (name, int(length), round(float(feats[:length].sum()), 3))
+            for name, length, feats in zip(batch["names"], batch["lengths"], batch["features"])
+        ]
+        missing = [i for i, key in enumerate(dict.fromkeys(keys)) if key not in self._posterior]
+        if missing:
+            unique = list(dict.fromkeys(keys))
+            rows = [keys.index(unique[i]) for i in missing]
+            lengths = batch["lengths"][rows]
+            mu, logvar = self.vae.encode_distribution(batch["features"][rows, : int(lengths.max())], lengths)
+            for row_key, m, lv in zip((unique[i] for i in missing), mu, logvar):
+                self._posterior[row_key] = (m, lv)
+        mu = torch.stack([self._posterior[k][0] for k in keys])
+        logvar = torch.stack([self._posterior[k][1] for k in keys])
+        noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return (mu + noise * torch.exp(0.5 * logvar)) * self.latent_scale
 
 
 class DenoiserStage(_Conditioned):
