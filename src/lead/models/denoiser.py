@@ -68,8 +68,10 @@ class LatentDenoiser(nn.Module):
 
     def forward(self, latent: torch.Tensor, timesteps: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         batch = latent.shape[0]
-        timesteps = timesteps.expand(batch) if timesteps.dim() == 1 else timesteps.reshape(1).expand(batch)
-        time = self.time_embedding(self.time_proj(timesteps).to(latent.dtype)).unsqueeze(1)  # [B, 1, D]
+        # Sampling passes one timestep for the whole batch: embed it once, then broadcast.
+        timesteps = timesteps.reshape(-1)
+        time = self.time_embedding(self.time_proj(timesteps).to(latent.dtype))
+        time = time.expand(batch, -1).unsqueeze(1)  # [B, 1, D]
         text = self.emb_proj(condition.to(latent.dtype)).unsqueeze(1)  # [B, 1, D]
         sequence = torch.cat([time, text, latent], dim=1)
         out = self.encoder(self.query_pos(sequence))
