@@ -159,6 +159,9 @@ def test_resume_keeps_finished_replications_and_refuses_mismatches(report, tmp_p
     copy = [a if a != str(out) else str(tmp_path) for a in args]
     assert main([*copy, "--replications", "2"]) == 2
     assert "--resume" in capsys.readouterr().err
+    before = (out / "t2m.json").read_bytes()
+    assert main([*args, "--replications", "1", "--resume"]) == 2  # would drop a finished replication
+    assert "already holds 2" in capsys.readouterr().err and (out / "t2m.json").read_bytes() == before
     assert not (tmp_path / "t2m.json").exists()  # no final report from a refused run
     assert partial.exists()
 

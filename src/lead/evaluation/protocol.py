@@ -371,8 +371,10 @@ def run_t2m(pipeline, evaluator, evaluator_info: dict, data: str | Path, out: st
                      "evaluator": evaluator_info["digest"], "data": str(Path(data).resolve()),
                      "min_length": dataset.min_length, "items": len(dataset)},
     }
-    done = {rep["replication"]: rep for rep in _previous_run(out, header, resume)
-            if rep["replication"] < settings.replications}
+    done = {rep["replication"]: rep for rep in _previous_run(out, header, resume)}
+    if len(done) > settings.replications:
+        raise LeadError(f"--resume: {out} already holds {len(done)} replications; ask for at least that many "
+                        "(--replications) or use another --out")
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     with tqdm(total=settings.replications, initial=len(done), desc="replications", unit="rep") as bar:
