@@ -11,7 +11,9 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4, as MLD/LEAD)")
     group.add_argument("--max-epochs", type=int, default=-1, help="stop after this many epochs (-1: no limit)")
     group.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps")
-    group.add_argument("--max-time", default=None, help="stop after this wall time, DD:HH:MM:SS")
+    group.add_argument("--max-time", default=None,
+                       help="stop after this much training time, DD:HH:MM:SS (Lightning counts it across "
+                            "--resume: raise it to continue a run that stopped on time)")
     group.add_argument("--seed", type=int, default=0)
     group.add_argument("--precision", default="32-true", help="Lightning precision: 32-true, 16-mixed, bf16-mixed")
     group.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
