@@ -259,11 +259,12 @@ def test_subset_protocol_writes_table_3(tmp_path, tiny_model, tiny_dataset, eval
     assert code == 0
     report = json.loads((out / "inversion_subset.json").read_text())
     names = [row["name"] for row in report["rows"]]
-    assert names == ["Real", "MTI_feat", "MTI_feat w/ project", "MTI_mld", "MTI_mld w/ project", "MTI_lead",
-                     "MTI_lead w/ project"]
+    assert names == ["Real", "init word 'moves'", "init word 'moves' w/ project", "MTI_feat", "MTI_feat w/ project",
+                     "MTI_mld", "MTI_mld w/ project", "MTI_lead", "MTI_lead w/ project"]
     assert report["num_motions"] == 4 and report["group_size"] == 4 and len(report["clips"]) == 4
     for row in report["rows"][1:]:
-        assert 0.0 <= row["r_precision_top3"] <= 1.0 and row["mm_dist"] > 0 and np.isfinite(row["fid"])
+        assert 0.0 <= row["r_precision_top1"] <= row["r_precision_top3"] <= 1.0
+        assert row["mm_dist"] > 0 and np.isfinite(row["fid"])
     assert len(list((out / "concepts").glob("*.safetensors"))) == 12
     table = (out / "inversion_subset.md").read_text()
     assert "| Real |" in table and "MTI_lead | ✓" in table

@@ -5,7 +5,8 @@
    ("the man <*>", ...) at the clip's length, decoded with and without the projector (one DDIM run,
    two decodes). Metrics in the evaluator's embedding space: R-precision top-3 and MM-Dist against
    the clip's real caption (groups of min(32, N) pairs, one replication per sample index, mean ± 95%
-   interval), FID of all generations against the N real clips, and diversity. Small N makes FID and
+   interval; top-1 too), FID of all generations against the N real clips, and diversity. Rows with the
+   init word in place of a learned token show what inversion adds. Small N makes FID and
    R-precision coarse (FID's covariances are rank-deficient below the embedding width; top-3 of a
    group of N < 32 is easier than of 32): compare rows, not with published numbers.
 2. Out-of-distribution style (Fig. 6): with a model trained without a style, a token is learned from a
@@ -15,7 +16,7 @@
    and a row of the style clips themselves bracket the numbers.
 
 Both write JSON + a markdown table (atomically) into `--out`, and the learned concepts under
-`--out/concepts/`.
+`--out/concepts/`. The style test lives in `lead.evaluation.inversion_style`.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class InversionEvalSettings:
 
 
 # --- shared pieces -----------------------------------------------------------------------------------
-def _eval_length(length: int) -> int:
+def eval_length(length: int) -> int:
     return max(4, min(length, MAX_EVAL_FRAMES) // 4 * 4)
 
 
@@ -91,7 +92,7 @@ def embed_motions(evaluator, motions: list[np.ndarray]) -> np.ndarray:
     out = []
     for start in range(0, len(motions), 64):
         chunk = motions[start : start + 64]
-        lengths = [_eval_length(len(m)) for m in chunk]
+        lengths = [eval_length(len(m)) for m in chunk]
         batch = np.zeros((len(chunk), max(lengths), chunk[0].shape[-1]), dtype=np.float32)
         for row, (motion, n) in enumerate(zip(chunk, lengths)):
             batch[row, :n] = motion[:n]
@@ -105,7 +106,7 @@ def _diversity(embeddings: np.ndarray, seed: int) -> float:
     return diversity(embeddings, min(300, len(embeddings) - 1), seed) if len(embeddings) > 2 else float("nan")
 
 
-def _fid(a: np.ndarray, b: np.ndarray) -> float:
+def fid_or_nan(a: np.ndarray, b: np.ndarray) -> float:
     import warnings
 
     from scipy.linalg import LinAlgWarning
@@ -121,21 +122,21 @@ def _fid(a: np.ndarray, b: np.ndarray) -> float:
         return float("nan")
 
 
-def _fmt(value, conf=None, digits: int = 3) -> str:
+def fmt(value, conf=None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     text = f"{value:.{digits}f}"
     return f"{text} ± {conf:.{digits}f}" if conf is not None else text
 
 
-def _write_report(out: Path, stem: str, report: dict, markdown: str) -> None:
+def write_report(out: Path, stem: str, report: dict, markdown: str) -> None:
     from lead.io import save_json, save_text
 
     save_json(out / f"{stem}.json", report)
     save_text(out / f"{stem}.md", markdown)
 
 
-def _save_concept(out: Path, concept, name: str) -> None:
+def save_concept_to(out: Path, concept, name: str) -> None:
     from lead.inversion import save_concept
 
     save_concept(out / "concepts" / f"{name}.safetensors", concept)
@@ -182,49 +183,58 @@ def run_subset(pipeline, evaluator, root: str | Path, out: str | Path, settings:
     group = min(32, count)
     if group < 4:
         raise LeadError(f"--num-motions {count} is too small for top-3 R-precision; use at least 4")
-    lengths = [_eval_length(len(features)) for _, features, _ in subset]
+    lengths = [eval_length(len(features)) for _, features, _ in subset]
     captions = [list(c.tokens) if c.tokens else c.text for _, _, c in subset]
     text_emb = evaluator.embed_captions(captions).cpu().numpy()
     real_emb = embed_motions(evaluator, [features for _, features, _ in subset])
-    rows = []
     real_r, real_mm = matching_metrics(text_emb, real_emb, 3, group, settings.seed)
-    rows.append(dict(name="Real", objective=None, projector=None, r_precision_top3=float(real_r[2]),
-                     r_precision_top3_conf=None, fid=None, mm_dist=real_mm, mm_dist_conf=None,
-                     diversity=_diversity(real_emb, settings.seed)))
-    token = "<mti>"
-    objective_values: dict[str, dict[str, list]] = {}
-    for objective in settings.objectives:
-        generated: dict[bool, list[list[np.ndarray]]] = {False: [], True: []}
-        values = objective_values[objective] = {"before": [], "after": []}
-        for index, (record, features, _) in enumerate(subset):
-            example = ExampleMotion(record.name, features)
-            concept = learn_token(pipeline, example, token, objective, settings, settings.seed + index)
-            values["before"].append(concept.objective_before)
-            values["after"].append(concept.objective_after)
-            _save_concept(out, concept, f"{objective}_{record.name}")
-            prompts = [TEMPLATES[(index + r) % len(TEMPLATES)].format(token) for r in range(settings.samples)]
-            seeds = [settings.seed + index * settings.samples + r for r in range(settings.samples)]
-            decoded = generate_both(pipeline, prompts, [lengths[index]] * settings.samples, seeds, settings,
-                                    {token: concept.embedding})
-            for use_projector, motions in decoded.items():
-                generated[use_projector].append(motions)
-            if progress is not None:
-                progress(f"{objective} {index + 1}/{count}")
+    rows = [dict(name="Real", objective=None, projector=None, r_precision_top1=float(real_r[0]),
+                 r_precision_top1_conf=None, r_precision_top3=float(real_r[2]), r_precision_top3_conf=None,
+                 fid=None, mm_dist=real_mm, mm_dist_conf=None, diversity=_diversity(real_emb, settings.seed))]
+
+    def add_rows(name: str, objective: str | None, generated: dict[bool, list[list[np.ndarray]]]) -> None:
         for use_projector, per_motion in generated.items():
-            if not per_motion:
-                continue
             # [samples, N, C]: replication r holds sample r of every motion.
             emb = np.stack([embed_motions(evaluator, [m[r] for m in per_motion]) for r in range(settings.samples)])
             per_rep = [matching_metrics(text_emb, emb[r], 3, group, settings.seed + r) for r in range(len(emb))]
-            r3, r3_conf = mean_and_confidence(np.array([p[0][2] for p in per_rep]))
+            r_prec, r_conf = mean_and_confidence(np.array([p[0] for p in per_rep]))
             mm, mm_conf = mean_and_confidence(np.array([p[1] for p in per_rep]))
             flat = emb.reshape(-1, emb.shape[-1])
             rows.append(dict(
-                name=f"MTI_{objective}" + (" w/ project" if use_projector else ""), objective=objective,
-                projector=use_projector, r_precision_top3=float(r3), r_precision_top3_conf=float(r3_conf),
-                fid=_fid(real_emb, flat), mm_dist=float(mm), mm_dist_conf=float(mm_conf),
+                name=name + (" w/ project" if use_projector else ""), objective=objective, projector=use_projector,
+                r_precision_top1=float(r_prec[0]), r_precision_top1_conf=float(r_conf[0]),
+                r_precision_top3=float(r_prec[2]), r_precision_top3_conf=float(r_conf[2]),
+                fid=fid_or_nan(real_emb, flat), mm_dist=float(mm), mm_dist_conf=float(mm_conf),
                 diversity=_diversity(flat, settings.seed),
             ))
+
+    def generate(index: int, word: str, concepts: dict | None, generated: dict) -> None:
+        prompts = [TEMPLATES[(index + r) % len(TEMPLATES)].format(word) for r in range(settings.samples)]
+        seeds = [settings.seed + index * settings.samples + r for r in range(settings.samples)]
+        decoded = generate_both(pipeline, prompts, [lengths[index]] * settings.samples, seeds, settings, concepts)
+        for use_projector, motions in decoded.items():
+            generated.setdefault(use_projector, []).append(motions)
+
+    # Reference rows: the same prompts with the init word in place of a learned token (no inversion).
+    baseline: dict[bool, list[list[np.ndarray]]] = {}
+    for index in range(count):
+        generate(index, settings.init_word, None, baseline)
+    add_rows(f"init word '{settings.init_word}'", None, baseline)
+    token = "<mti>"
+    objective_values: dict[str, dict[str, list]] = {}
+    for objective in settings.objectives:
+        generated: dict[bool, list[list[np.ndarray]]] = {}
+        values = objective_values[objective] = {"before": [], "after": []}
+        for index, (record, features, _) in enumerate(subset):
+            concept = learn_token(pipeline, ExampleMotion(record.name, features), token, objective, settings,
+                                  settings.seed + index)
+            values["before"].append(concept.objective_before)
+            values["after"].append(concept.objective_after)
+            save_concept_to(out, concept, f"{objective}_{record.name}")
+            generate(index, token, {token: concept.embedding}, generated)
+            if progress is not None:
+                progress(f"{objective} {index + 1}/{count}")
+        add_rows(f"MTI_{objective}", objective, generated)
     report = dict(
         protocol="mti-subset", data=str(root), split=split, num_motions=count, group_size=group,
         clips=[r.name for r, _, _ in subset], settings=asdict(settings), model=dict(pipeline.identity),
@@ -232,103 +242,19 @@ def run_subset(pipeline, evaluator, root: str | Path, out: str | Path, settings:
     )
     header = (f"MTI mini-subset: {count} {split} motions of {root}, {settings.samples} samples each, "
               f"R-precision in groups of {group}, {settings.steps} steps at lr {settings.lr}\n\n")
-    lines = ["| Method | Project | R-prec. (top3) ↑ | FID ↓ | MMdist ↓ | Div. → |", "|---|---|---|---|---|---|"]
+    lines = ["| Method | Project | R-prec. (top3) ↑ | FID ↓ | MMdist ↓ | Div. → | R-prec. (top1) ↑ |",
+             "|---|---|---|---|---|---|---|"]
     for row in rows:
         mark = "" if row["projector"] is None else ("✓" if row["projector"] else "✗")
         lines.append(f"| {row['name'].replace(' w/ project', '')} | {mark} | "
-                     f"{_fmt(row['r_precision_top3'], row['r_precision_top3_conf'])} | {_fmt(row['fid'])} | "
-                     f"{_fmt(row['mm_dist'], row['mm_dist_conf'])} | {_fmt(row['diversity'])} |")
+                     f"{fmt(row['r_precision_top3'], row['r_precision_top3_conf'])} | {fmt(row['fid'])} | "
+                     f"{fmt(row['mm_dist'], row['mm_dist_conf'])} | {fmt(row['diversity'])} | "
+                     f"{fmt(row['r_precision_top1'], row['r_precision_top1_conf'])} |")
     notes = ["", "Objective on 64 fixed held-out draws, mean over the motions (init word → learned token):"]
     for objective, values in objective_values.items():
         before, after = float(np.mean(values["before"])), float(np.mean(values["after"]))
         notes.append(f"- {objective}: {before:.4f} → {after:.4f} ({100 * (after - before) / before:+.1f}%)")
-    _write_report(out, "inversion_subset", report, header + "\n".join(lines + notes) + "\n")
-    return report
-
-
-# --- 2. out-of-distribution style (Fig. 6) ---------------------------------------------------------
-def resolve_clips(items: list[str], data: str | None, skeleton: str, joint_map: str):
-    """Files (.npy/.bvh) or clip ids of `data`/new_joint_vecs → `ExampleMotion`s."""
-    from lead.inversion import load_example
-
-    examples = []
-    for item in items:
-        path = Path(item)
-        if not path.is_file() and data is not None:
-            path = Path(data) / "new_joint_vecs" / f"{item}.npy"
-        if not path.is_file():
-            raise LeadError(f"clip {item!r}: no such file" + (f" nor {path}" if data else " (pass --data DIR for ids)"))
-        examples.append(load_example(path, skeleton, joint_map))
-    return examples
-
-
-def run_style(pipeline, evaluator, style, heldout, out: str | Path, settings: InversionEvalSettings,
-              token: str = "<style>", prompts: tuple[str, ...] | None = None, video: str = "mp4",
-              progress=None) -> dict:
-    """The out-of-distribution style protocol; returns the report (also in `out/inversion_style.*`)."""
-    from lead.inversion import TEMPLATES
-
-    out = Path(out)
-    if not style or not heldout:
-        raise LeadError("the style test needs --style-clips and --heldout-clips (one or more each)")
-    templates = tuple(prompts) if prompts else TEMPLATES
-    for template in templates:
-        if "{}" not in template:
-            raise LeadError(f"--prompt {template!r} must hold '{{}}' where the learned word goes")
-    length = _eval_length(int(np.median([len(e.features) for e in heldout])))
-    count = settings.samples
-    chosen = [templates[i % len(templates)] for i in range(count)]
-    seeds = [settings.seed + i for i in range(count)]
-    held_emb = embed_motions(evaluator, [e.features for e in heldout])
-    centre = held_emb.mean(0)
-
-    def scores(name: str, emb: np.ndarray, objective=None, projector=None) -> dict:
-        nearest = np.linalg.norm(emb[:, None] - held_emb[None], axis=-1).min(1)
-        return dict(name=name, objective=objective, projector=projector,
-                    nearest_distance=float(nearest.mean()), centroid_distance=float(np.linalg.norm(emb - centre,
-                    axis=-1).mean()), fid=_fid(held_emb, emb) if len(emb) > 1 and len(held_emb) > 1 else None)
-
-    rows = [scores("Style clips", embed_motions(evaluator, [e.features for e in style]))]
-    renders = {"held-out": heldout[0].features}
-    baseline = generate_both(pipeline, [t.format(settings.init_word) for t in chosen], [length] * count, seeds,
-                             settings)
-    for use_projector, motions in baseline.items():
-        rows.append(scores(f"init word '{settings.init_word}'" + (" w/ project" if use_projector else ""),
-                           embed_motions(evaluator, motions), None, use_projector))
-    for objective in settings.objectives:
-        concept = learn_token(pipeline, style, token, objective, settings, settings.seed)
-        _save_concept(out, concept, f"style_{objective}")
-        decoded = generate_both(pipeline, [t.format(token) for t in chosen], [length] * count, seeds, settings,
-                                {token: concept.embedding})
-        for use_projector, motions in decoded.items():
-            name = f"MTI_{objective}" + (" w/ project" if use_projector else "")
-            rows.append(scores(name, embed_motions(evaluator, motions), objective, use_projector))
-            if use_projector or objective == "mld":
-                renders[name] = motions[0]
-        if progress is not None:
-            progress(f"style {objective}")
-    video_path = None
-    if video != "none":
-        from lead.motion.features import features_to_joints
-        from lead.render.plot import render_grid
-
-        skeleton = pipeline.config.skeleton
-        joints = [np.asarray(features_to_joints(f, skeleton)) for f in renders.values()]
-        video_path = render_grid(joints, out / f"inversion_style.{video}", list(renders), skeleton=skeleton)
-    report = dict(
-        protocol="mti-style", token=token, prompts=list(chosen), length=length,
-        style_clips=[e.name for e in style], heldout_clips=[e.name for e in heldout],
-        settings=asdict(settings), model=dict(pipeline.identity), rows=rows,
-        video=str(video_path) if video_path else None,
-    )
-    lines = [f"MTI style test: {len(style)} style clip(s), {len(heldout)} held-out clip(s), {count} generations "
-             f"of {length} frames per row; evaluator-space distances (lower = closer to the held-out clips)\n",
-             "| Method | Project | nearest held-out ↓ | to held-out mean ↓ | FID ↓ |", "|---|---|---|---|---|"]
-    for row in rows:
-        mark = "" if row["projector"] is None else ("✓" if row["projector"] else "✗")
-        lines.append(f"| {row['name'].replace(' w/ project', '')} | {mark} | {_fmt(row['nearest_distance'])} | "
-                     f"{_fmt(row['centroid_distance'])} | {_fmt(row['fid'])} |")
-    _write_report(out, "inversion_style", report, "\n".join(lines) + "\n")
+    write_report(out, "inversion_subset", report, header + "\n".join(lines + notes) + "\n")
     return report
 
 
@@ -409,6 +335,8 @@ def run_inversion(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if style_mode:
+        from lead.evaluation.inversion_style import resolve_clips, run_style
+
         skeleton = pipeline.config.skeleton
         style = resolve_clips(args.style_clips or [], args.data, skeleton, args.map)
         heldout = resolve_clips(args.heldout_clips or [], args.data, skeleton, args.map)
