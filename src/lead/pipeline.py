@@ -104,7 +104,7 @@ class TextToMotionPipeline:
                 raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
             if len(text) > MAX_TEXT_CHARS:
                 raise LeadError(f"text is {len(text)} characters long; at most {MAX_TEXT_CHARS} are accepted")
-        low, high = 1, self.vae.config.max_length
+        low, high = 1, min(self.vae.config.max_length, self.config.max_frames)
         for length in lengths:
             if not low <= length <= high:
                 raise LeadError(
