@@ -25,6 +25,13 @@ def config_from_dict(cls: type[T], data: dict[str, Any], source: str = "config")
     return cls(**values)
 
 
+def choose_preset(presets: dict[str, T], name: str, overrides: dict[str, Any]) -> T:
+    """`presets[name]` with `overrides` applied (a ValueError names the known presets)."""
+    if name not in presets:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
+    return dataclasses.replace(presets[name], **overrides)
+
+
 def save_component(folder: str | Path, module: torch.nn.Module, config: Any, kind: str,
                    dtype: torch.dtype | None = None) -> Path:
     """Write `folder/config.json` ({"kind", "config"}) and `folder/model.safetensors` atomically."""

@@ -3,14 +3,14 @@ tokens; predicts the noise (stage 2). It knows nothing of noise schedules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
-from lead.models.config import load_weights, read_component_config, save_component
+from lead.models.config import choose_preset, load_weights, read_component_config, save_component
 from lead.models.layers import LearnedPositionalEncoding, SkipTransformerEncoder, encoder_layer
 
 
@@ -34,9 +34,7 @@ class DenoiserConfig:
             "small": cls(latent_dim=128, num_layers=7, num_heads=4, ff_size=512),
             "tiny": cls(latent_dim=32, num_layers=3, num_heads=2, ff_size=64),
         }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
-        return replace(presets[name], **overrides)
+        return choose_preset(presets, name, overrides)
 
 
 class LatentDenoiser(nn.Module):

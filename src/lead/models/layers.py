@@ -25,11 +25,11 @@ def decoder_layer(d_model: int, heads: int, ff_size: int, dropout: float) -> nn.
     return nn.TransformerDecoderLayer(d_model, heads, ff_size, dropout, activation="gelu", batch_first=True)
 
 
-class SkipTransformerEncoder(nn.Module):
-    """MLD's transformer with long (U-Net style) skip connections; `num_layers` must be odd.
+class _SkipStack(nn.Module):
+    """MLD's long (U-Net style) skip connections; `num_layers` must be odd.
 
     input_blocks → middle_block → output_blocks, each output block first fusing the
-    matching input block's output through `linear_blocks` (Linear(2D → D)).
+    matching input block's output through `linear_blocks` (Linear(2D → D)), then a LayerNorm.
     """
 
     def __init__(self, layer: nn.Module, num_layers: int, d_model: int) -> None:
@@ -43,47 +43,33 @@ class SkipTransformerEncoder(nn.Module):
         self.linear_blocks = nn.ModuleList(nn.Linear(2 * d_model, d_model) for _ in range(half))
         self.norm = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """x `[B, L, D]`; key_padding_mask `[B, L]` True where padded."""
+    def _run(self, x: torch.Tensor, block_call) -> torch.Tensor:
         skips = []
         for block in self.input_blocks:
-            x = block(x, src_key_padding_mask=key_padding_mask)
+            x = block_call(block, x)
             skips.append(x)
-        x = self.middle_block(x, src_key_padding_mask=key_padding_mask)
+        x = block_call(self.middle_block, x)
         for block, linear in zip(self.output_blocks, self.linear_blocks):
-            x = linear(torch.cat([x, skips.pop()], dim=-1))
-            x = block(x, src_key_padding_mask=key_padding_mask)
+            x = block_call(block, linear(torch.cat([x, skips.pop()], dim=-1)))
         return self.norm(x)
 
 
-class SkipTransformerDecoder(nn.Module):
-    """The decoder counterpart: queries attend to a memory (the latent) at every layer."""
+class SkipTransformerEncoder(_SkipStack):
+    """Self-attention skip transformer (MLD's VAE encoder and denoiser)."""
 
-    def __init__(self, layer: nn.Module, num_layers: int, d_model: int) -> None:
-        super().__init__()
-        if num_layers % 2 != 1:
-            raise ValueError(f"a skip transformer needs an odd number of layers, got {num_layers}")
-        half = (num_layers - 1) // 2
-        self.input_blocks = nn.ModuleList(copy.deepcopy(layer) for _ in range(half))
-        self.middle_block = copy.deepcopy(layer)
-        self.output_blocks = nn.ModuleList(copy.deepcopy(layer) for _ in range(half))
-        self.linear_blocks = nn.ModuleList(nn.Linear(2 * d_model, d_model) for _ in range(half))
-        self.norm = nn.LayerNorm(d_model)
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x `[B, L, D]`; key_padding_mask `[B, L]` True where padded."""
+        return self._run(x, lambda block, h: block(h, src_key_padding_mask=key_padding_mask))
+
+
+class SkipTransformerDecoder(_SkipStack):
+    """The decoder counterpart: queries attend to a memory (the latent) at every layer."""
 
     def forward(
         self, tgt: torch.Tensor, memory: torch.Tensor, tgt_key_padding_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """tgt `[B, T, D]`, memory `[B, M, D]`, tgt_key_padding_mask `[B, T]` True where padded."""
-        skips = []
-        x = tgt
-        for block in self.input_blocks:
-            x = block(x, memory, tgt_key_padding_mask=tgt_key_padding_mask)
-            skips.append(x)
-        x = self.middle_block(x, memory, tgt_key_padding_mask=tgt_key_padding_mask)
-        for block, linear in zip(self.output_blocks, self.linear_blocks):
-            x = linear(torch.cat([x, skips.pop()], dim=-1))
-            x = block(x, memory, tgt_key_padding_mask=tgt_key_padding_mask)
-        return self.norm(x)
+        return self._run(tgt, lambda block, h: block(h, memory, tgt_key_padding_mask=tgt_key_padding_mask))
 
 
 class LearnedPositionalEncoding(nn.Module):

@@ -3,14 +3,14 @@ embedding space, D_proj maps it back. At inference z₀ → D_proj(E_proj(z₀))
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lead.models.config import load_weights, read_component_config, save_component
+from lead.models.config import choose_preset, load_weights, read_component_config, save_component
 from lead.models.layers import SinusoidalPositionalEncoding, SkipTransformerEncoder, encoder_layer
 
 ARCHITECTURES = ("transformer", "skip", "mlp")
@@ -39,9 +39,7 @@ class ProjectorConfig:
             "small": cls(latent_dim=128, hidden_dim=128, num_layers=3, ff_size=512),
             "tiny": cls(latent_dim=32, hidden_dim=32, num_layers=1, num_heads=2, ff_size=64),
         }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
-        return replace(presets[name], **overrides)
+        return choose_preset(presets, name, overrides)
 
 
 class _Branch(nn.Module):

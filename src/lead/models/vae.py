@@ -3,13 +3,13 @@ and a skip-transformer decoder from the latent to zero motion queries (stage 1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from lead.models.config import load_weights, read_component_config, save_component
+from lead.models.config import choose_preset, load_weights, read_component_config, save_component
 from lead.models.layers import (
     LearnedPositionalEncoding,
     SkipTransformerDecoder,
@@ -41,9 +41,7 @@ class VAEConfig:
             "small": cls(latent_dim=128, num_layers=3, num_heads=4, ff_size=256),
             "tiny": cls(latent_dim=32, num_layers=3, num_heads=2, ff_size=64),
         }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
-        return replace(presets[name], **overrides)
+        return choose_preset(presets, name, overrides)
 
 
 class MotionVAE(nn.Module):
