@@ -108,8 +108,8 @@ def plot_panels(panels: list[tuple[str, np.ndarray]], labels: list[str], path: s
 
     ranked = [name for name, _ in Counter(labels).most_common()]
     shown = ranked if len(ranked) <= MAX_LEGEND else ranked[: MAX_LEGEND - 1]
-    colours = {name: f"C{i % 10}" if i < 10 else ("#8c564b" if i == 10 else "#17becf")
-               for i, name in enumerate(shown)}
+    extra = ("#000000", "#e6ab02")  # beyond the ten default colours; grey stays for "other"
+    colours = {name: f"C{i}" if i < 10 else extra[i - 10] for i, name in enumerate(shown)}
     grouped = [name if name in colours else "other" for name in labels]
     figure = Figure(figsize=(6 * len(panels) + 2.5, 6), layout="constrained")
     axes = figure.subplots(1, len(panels))
