@@ -62,18 +62,21 @@ def run_style(pipeline, evaluator, style, heldout, out: str | Path, settings: In
     centre = held_emb.mean(0)
 
     def scores(name: str, emb: np.ndarray, objective=None, projector=None) -> dict:
+        """emb `[M, C]`: mean distance to the nearest held-out clip and to the held-out mean, and FID."""
         nearest = np.linalg.norm(emb[:, None] - held_emb[None], axis=-1).min(1)
-        return dict(name=name, objective=objective, projector=projector,
-                    nearest_distance=float(nearest.mean()), centroid_distance=float(np.linalg.norm(emb - centre,
-                    axis=-1).mean()), fid=fid_or_nan(held_emb, emb) if len(emb) > 1 and len(held_emb) > 1 else None)
+        centroid = np.linalg.norm(emb - centre, axis=-1)
+        fid = fid_or_nan(held_emb, emb) if len(emb) > 1 and len(held_emb) > 1 else None
+        return dict(name=name, objective=objective, projector=projector, nearest_distance=float(nearest.mean()),
+                    centroid_distance=float(centroid.mean()), fid=fid)
 
     rows = [scores("Style clips", embed_motions(evaluator, [e.features for e in style]))]
     renders = {"held-out": heldout[0].features}
     baseline = generate_both(pipeline, [t.format(settings.init_word) for t in chosen], [length] * count, seeds,
                              settings)
     for use_projector, motions in baseline.items():
-        rows.append(scores(f"init word '{settings.init_word}'" + (" w/ project" if use_projector else ""),
-                           embed_motions(evaluator, motions), None, use_projector))
+        name = f"init word '{settings.init_word}'" + (" w/ project" if use_projector else "")
+        rows.append(scores(name, embed_motions(evaluator, motions), None, use_projector))
+    renders[name] = motions[0]  # what the model makes of the prompts without a learned word
     for objective in settings.objectives:
         concept = learn_token(pipeline, style, token, objective, settings, settings.seed)
         save_concept_to(out, concept, f"style_{objective}")
