@@ -253,7 +253,7 @@ def evaluator(tmp_path_factory):
 
 def test_subset_protocol_writes_table_3(tmp_path, tiny_model, tiny_dataset, evaluator):
     out = tmp_path / "subset"
-    code = _run_protocol([
+    code = main(["eval", "inversion",
         "--model", str(tiny_model), "--evaluator", str(evaluator), "--data", str(tiny_dataset), "--split", "train",
         "--num-motions", "4", "--steps", "2", "--samples", "2", "--sampling-steps", "2", "--out", str(out)])
     assert code == 0
@@ -273,7 +273,7 @@ def test_subset_protocol_writes_table_3(tmp_path, tiny_model, tiny_dataset, eval
 def test_style_protocol_compares_with_held_out_clips(tmp_path, tiny_model, evaluator):
     out = tmp_path / "style"
     data = FIXTURES / "bandai-namco" / "dataset-2" / "data"
-    code = _run_protocol([
+    code = main(["eval", "inversion",
         "--model", str(tiny_model), "--evaluator", str(evaluator), "--style-clips", str(ELDERLY_BVH),
         "--heldout-clips", str(data / "dataset-2_walk-turn-left_exhausted_038.bvh"),
         str(data / "dataset-2_walk_normal_013.bvh"),
@@ -289,15 +289,10 @@ def test_style_protocol_compares_with_held_out_clips(tmp_path, tiny_model, evalu
     assert (out / "concepts" / "style_lead.safetensors").is_file()
 
 
-def _run_protocol(argv: list[str]) -> int:
-    import argparse
 
-    from lead.evaluation.inversion_protocol import register_inversion
-
-    parser = argparse.ArgumentParser(prog="lead eval")
-    register_inversion(parser.add_subparsers())
-    args = parser.parse_args(["inversion", *argv])
-    try:
-        return args.func(args)
-    except LeadError:
-        return 2
+def test_eval_inversion_needs_data_or_style_clips(tmp_path, capsys):
+    code = main(["eval", "inversion", "--evaluator", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert code == 2 and "--data" in capsys.readouterr().err
+    code = main(["eval", "inversion", "--evaluator", str(tmp_path), "--out", str(tmp_path / "out"), "--data",
+                 str(tmp_path), "--objectives", "lead,bogus"])
+    assert code == 2 and "bogus" in capsys.readouterr().err
