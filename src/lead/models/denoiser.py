@@ -71,9 +71,10 @@ class LatentDenoiser(nn.Module):
         time = self.time_embedding(self.time_proj(timesteps).to(latent.dtype))
         time = time.expand(batch, -1).unsqueeze(1)  # [B, 1, D]
         text = self.emb_proj(condition.to(latent.dtype)).unsqueeze(1)  # [B, 1, D]
-        sequence = torch.cat([time, text, latent], dim=1)
+        # MLD's order: the latent tokens first, then the timestep and text tokens.
+        sequence = torch.cat([latent, time, text], dim=1)
         out = self.encoder(self.query_pos(sequence))
-        return out[:, 2:]
+        return out[:, : latent.shape[1]]
 
     def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
         return save_component(folder, self, self.config, self.kind, dtype)
