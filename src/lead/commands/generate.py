@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     lengths = [p[1] for p in prompts]
     pipeline.check_request(texts, lengths)
     total = len(texts) * args.num_samples
-    with tqdm(total=args.steps * ((total + 31) // 32), desc="sampling", unit="step", leave=False) as bar:
+    batch_size = 32
+    batches = -(-total // batch_size)
+    with tqdm(total=args.steps * batches, desc="sampling", unit="step", leave=False) as bar:
         def progress(steps):
             for step in steps:
                 yield step
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         output = pipeline(
             texts, lengths, num_samples=args.num_samples, seed=args.seed, guidance_scale=args.guidance,
             num_inference_steps=args.steps, use_projector=not args.no_projector, progress=progress,
+            batch_size=batch_size,
         )
     from lead.generation_io import write_samples
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lead.errors import LeadError
 from lead.io import save_json
+from lead.models.config import read_kind_json
 
 BUNDLE_KIND = "lead-model"
 
@@ -45,17 +45,11 @@ def read_bundle_config(folder: str | Path) -> BundleConfig:
     folder = Path(folder)
     if not folder.is_dir():
         raise LeadError(f"model folder {folder} does not exist; pass --model DIR of a trained lead model")
-    path = folder / "config.json"
-    if not path.is_file():
-        raise LeadError(f"{path} not found: {folder} is not a lead model folder (train one with `lead train`)")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise LeadError(f"{path} is not valid JSON ({error})") from error
-    if data.get("kind") != BUNDLE_KIND:
-        raise LeadError(f"{path} is not a lead model config (kind={data.get('kind')!r})")
+    data = read_kind_json(
+        folder / "config.json", BUNDLE_KIND, f"{folder} is not a lead model folder (train one with `lead train`)"
+    )
     known = {f.name for f in dataclasses.fields(BundleConfig)}
-    return BundleConfig(**{k: v for k, v in data.get("config", {}).items() if k in known})
+    return BundleConfig(**{k: v for k, v in data.items() if k in known})
 
 
 def write_bundle_config(folder: str | Path, config: BundleConfig) -> None:

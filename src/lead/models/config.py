@@ -49,18 +49,23 @@ def save_component(folder: str | Path, module: torch.nn.Module, config: Any, kin
     return folder
 
 
-def read_component_config(folder: str | Path, cls: type[T], kind: str) -> T:
-    folder = Path(folder)
-    path = folder / "config.json"
+def read_kind_json(path: Path, kind: str, missing_hint: str) -> dict[str, Any]:
+    """The `config` object of a `{"kind": ..., "config": {...}}` file, checking its kind."""
     if not path.is_file():
-        raise LeadError(f"{path} not found: a model component folder holds config.json and model.safetensors")
+        raise LeadError(f"{path} not found: {missing_hint}")
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise LeadError(f"{path} is not valid JSON ({error}); re-export the model") from error
     if data.get("kind") != kind:
-        raise LeadError(f"{path} describes a {data.get('kind')!r} component, expected {kind!r}")
-    return config_from_dict(cls, data["config"], str(path))
+        raise LeadError(f"{path} describes a {data.get('kind')!r}, expected a {kind!r} config")
+    return data.get("config", {})
+
+
+def read_component_config(folder: str | Path, cls: type[T], kind: str) -> T:
+    path = Path(folder) / "config.json"
+    data = read_kind_json(path, kind, "a model component folder holds config.json and model.safetensors")
+    return config_from_dict(cls, data, str(path))
 
 
 def load_weights(folder: str | Path, module: torch.nn.Module) -> torch.nn.Module:

@@ -9,6 +9,7 @@ import torch
 
 from lead.errors import LeadError
 from lead.models.bundle import BundleConfig, read_bundle_config, write_bundle_config
+from lead.models.text import build_text_encoder
 from lead.train.common import TrainSettings, fit, make_loaders
 
 SKELETON_BY_DIM = {263: "humanml3d", 251: "kit"}
@@ -58,23 +59,18 @@ def train_vae(settings: TrainSettings) -> Path:
 
 
 def _frozen_parts(settings: TrainSettings):
-    from lead.models.text import build_text_encoder
+    """The trained VAE, its bundle config and the normaliser it was trained with."""
     from lead.models.vae import MotionVAE
+    from lead.motion.features import Normalizer
 
     if not (settings.out / "vae").is_dir():
         raise LeadError(f"{settings.out / 'vae'} not found: train the VAE first (lead train vae --out {settings.out})")
     bundle = read_bundle_config(settings.out)
     vae = MotionVAE.load(settings.out / "vae")
-    normalizer = _dataset_normalizer(settings.data)
-    if normalizer.mean.shape[-1] != vae.config.feature_dim:
-        raise LeadError(
-            f"{settings.data} has {normalizer.mean.shape[-1]}-d features, the VAE {vae.config.feature_dim}-d"
-        )
-    # Train on the statistics the VAE was trained with.
-    from lead.motion.features import Normalizer
-
-    normalizer = Normalizer.load(settings.out)
-    return bundle, vae, normalizer, build_text_encoder
+    data_dim = int(_dataset_normalizer(settings.data).mean.shape[-1])
+    if data_dim != vae.config.feature_dim:
+        raise LeadError(f"{settings.data} has {data_dim}-d features, the VAE {vae.config.feature_dim}-d")
+    return bundle, vae, Normalizer.load(settings.out)
 
 
 @torch.no_grad()
@@ -95,7 +91,7 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
     from lead.models.denoiser import DenoiserConfig
     from lead.train.stages import DenoiserStage
 
-    bundle, vae, normalizer, build_text_encoder = _frozen_parts(settings)
+    bundle, vae, normalizer = _frozen_parts(settings)
     encoder = build_text_encoder(text_encoder, text_encoder_path)
     train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
     if not settings.resume or bundle.latent_scale == 1.0:
@@ -119,7 +115,7 @@ def train_projector(
     from lead.models.projector import ProjectorConfig
     from lead.train.stages import ProjectorStage
 
-    bundle, vae, normalizer, build_text_encoder = _frozen_parts(settings)
+    bundle, vae, normalizer = _frozen_parts(settings)
     if not bundle.text_encoder_identity:
         raise LeadError(f"{settings.out}: train the denoiser before the projector (it fixes the text encoder)")
     encoder = build_text_encoder(bundle.text_encoder, bundle.text_encoder_path)
