@@ -1,6 +1,7 @@
 """Training throughput (samples/s) of each stage on this machine, at the small and mld sizes.
 
     python benchmarks/training.py [--sizes small mld] [--batch-size 32] [--frames 196] [--steps 5]
+    python benchmarks/training.py --vae-recipes --sizes small      # the VAE before/after the recipe change
 
 One optimiser step = the stage's real loss (LightningModule.losses), backward and AdamW, on
 random features of full length; the text embeddings are cached as in training. Prints a table.
@@ -38,6 +39,29 @@ def throughput(stage, batch: dict, steps: int, clear_cache: bool = False) -> flo
     return len(batch["lengths"]) / statistics.median(times)
 
 
+def vae_recipes(args: argparse.Namespace) -> None:
+    generator = torch.Generator().manual_seed(0)
+    batch = {"features": torch.randn(args.batch_size, args.frames, 263, generator=generator),
+             "lengths": torch.full((args.batch_size,), args.frames)}
+    recipes = {
+        "MLD (dropout 0.1, feature MSE)": dict(dropout=0.1, velocity_weight=0.0, logvar_bias=0.0),
+        "shipped (dropout 0, + velocity MSE)": dict(dropout=0.0, velocity_weight=1.0, logvar_bias=-6.0),
+    }
+    results: dict[tuple[str, str], list[float]] = {}
+    for _ in range(2):  # alternate, so that a load change on the shared cores hits both
+        for size in args.sizes:
+            for name, overrides in recipes.items():
+                stage = VAEStage(VAEConfig.preset(size, **overrides))
+                results.setdefault((size, name), []).append(throughput(stage, batch, args.steps))
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}, {args.frames} frames\n")
+    print("| size | VAE recipe | samples/s | vs MLD recipe |\n|---|---|---|---|")
+    for size in args.sizes:
+        base = max(results[(size, next(iter(recipes)))])
+        for name in recipes:
+            best = max(results[(size, name)])
+            print(f"| {size} | {name} | {best:.1f} | {best / base:.2f}× |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["small", "mld"])
@@ -45,8 +69,14 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=196)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--vae-recipes", action="store_true",
+                        help="only the VAE: MLD's recipe (dropout 0.1) against the shipped one (dropout 0, "
+                             "velocity loss), measured alternately in this run")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.vae_recipes:
+        vae_recipes(args)
+        return
     encoder = build_text_encoder("minilm")
     generator = torch.Generator().manual_seed(0)
     batch = {

@@ -51,3 +51,93 @@ def test_missing_vae_is_a_clear_error(tiny_dataset, tmp_path, capsys):
     code = main(["train", "denoiser", "--data", str(tiny_dataset), "--out", str(tmp_path / "nothing")])
     assert code == 2
     assert "train the VAE first" in capsys.readouterr().err
+
+
+def test_vae_options_cosine_schedule_and_validation_motion_metrics(tiny_dataset, tmp_path):
+    """--position-init/--velocity-weight/--latent-size reach the saved config; the cosine schedule
+    warms up and decays; validation logs the round trip's motion-quality ratios."""
+    common = ["--data", str(tiny_dataset), "--out", str(tmp_path), "--preset", "tiny", "--batch-size", "4",
+              "--lr", "1e-3", "--log-every", "1", "--lr-schedule", "cosine", "--warmup-steps", "2"]
+    options = ["--position-init", "sinusoidal", "--velocity-weight", "1", "--latent-size", "2", "--dropout", "0",
+               "--logvar-bias", "-6"]
+    assert main(["train", "vae", *common, *options, "--max-steps", "6"]) == 0
+    vae = MotionVAE.load(tmp_path / "vae")
+    config = vae.config
+    assert (config.position_init, config.velocity_weight, config.latent_size, config.logvar_bias) == (
+        "sinusoidal", 1.0, 2, -6.0)
+    rows = (tmp_path / "runs/vae/logs/version_0/metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert "train/velocity" in header and "val/stride_ratio" in header and "val/joint_speed_ratio" in header
+    column = header.index("val/joint_speed_ratio")
+    assert any(r.split(",")[column] for r in rows[1:])
+
+
+def test_sinusoidal_start_gives_distinct_smooth_positions():
+    from lead.models.layers import LearnedPositionalEncoding, sinusoidal_table
+
+    table = LearnedPositionalEncoding(16, 50, init="sinusoidal").pe.detach()[:, 0]
+    assert torch.allclose(table, sinusoidal_table(50, 16))
+    near = (table[1:] - table[:-1]).norm(dim=-1).mean()
+    far = (table[25:] - table[:-25]).norm(dim=-1).mean()
+    assert near < far  # neighbouring frames start close, distant ones apart
+
+
+def test_cosine_schedule_needs_max_steps(tiny_dataset, tmp_path, capsys):
+    common = ["--data", str(tiny_dataset), "--out", str(tmp_path), "--preset", "tiny", "--batch-size", "4"]
+    assert main(["train", "vae", *common, "--lr-schedule", "cosine", "--max-time", "00:00:00:05"]) == 2
+    assert "--max-steps" in capsys.readouterr().err
+    assert not (tmp_path / "vae").exists()
+
+
+def test_balanced_sampler_draws_rare_labels_more_often(tiny_dataset, tmp_path):
+    import shutil
+    from collections import Counter
+
+    from lead.data.humanml3d import MotionDataset
+    from lead.train.common import TrainSettings, balanced_sampler
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    train = MotionDataset(data, "train", min_length=40)
+    clips = sorted({r.clip for r in train.records})
+    labels = {clip: {"content": "rare" if i == 0 else "common"} for i, clip in enumerate(clips)}
+    (data / "labels.json").write_text(json.dumps(labels))
+    settings = TrainSettings(data=data, out=tmp_path / "out", balance="content", balance_power=1.0)
+    drawn = Counter()
+    sampler = balanced_sampler(train, settings)
+    for _ in range(200):
+        drawn.update(labels[train.records[i].clip]["content"] for i in sampler)
+    rare_items = sum(labels[r.clip]["content"] == "rare" for r in train.records)
+    assert rare_items / len(train) < 0.3
+    assert abs(drawn["rare"] / sum(drawn.values()) - 0.5) < 0.05  # power 1: each label drawn equally
+
+
+def test_logvar_bias_starts_the_posterior_narrow():
+    from lead.models.vae import VAEConfig
+
+    torch.manual_seed(0)
+    features, lengths = torch.randn(3, 30, 263), torch.tensor([30, 20, 10])
+    for bias, expected in ((0.0, 0.0), (-6.0, -6.0)):
+        vae = MotionVAE(VAEConfig.preset("tiny", logvar_bias=bias)).eval()
+        _, logvar = vae.encode_distribution(features, lengths)
+        assert abs(float(logvar.mean()) - expected) < 0.5
+
+
+def test_frames_per_token_keeps_the_latent_and_every_length():
+    """With 4 frames per token the latent keeps its shape, any length decodes to exactly that length
+    (zero past it), and a clip's encoding does not depend on the padding beside it in a batch."""
+    from lead.models.vae import VAEConfig
+
+    torch.manual_seed(0)
+    vae = MotionVAE(VAEConfig.preset("tiny", frames_per_token=4, dropout=0.0)).eval()
+    lengths = torch.tensor([37, 20, 9])
+    features = torch.randn(3, 37, 263) * (torch.arange(37)[None, :, None] < lengths[:, None, None])
+    with torch.no_grad():
+        mu, _ = vae.encode_distribution(features, lengths)
+        alone, _ = vae.encode_distribution(features[1:2, :20], lengths[1:2])
+        decoded = vae.decode(mu, lengths)
+    assert mu.shape == (3, vae.config.latent_size, vae.config.latent_dim)
+    assert torch.allclose(mu[1:2], alone, atol=1e-5)
+    assert decoded.shape == (3, 37, 263)
+    assert decoded[1, 20:].abs().max() == 0 and decoded[1, :20].abs().max() > 0
+    assert vae.query_pos_decoder.pe.shape[0] == 50  # ceil(200 / 4) tokens

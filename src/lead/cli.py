@@ -24,7 +24,7 @@ _COMMAND_MODULES: list[tuple[str, str | None]] = [
 _GROUPS = {
     "data": "datasets: import BVH, prepare Bandai-Namco, check a HumanML3D-format folder",
     "train": "train a stage (vae, denoiser, projector, evaluator) on a HumanML3D-format folder",
-    "eval": "evaluate a model with the T2M protocol (FID, R-precision, ...), t-SNE, inversion",
+    "eval": "evaluate a model: T2M protocol (FID, R-precision, ...), motion quality, t-SNE, inversion",
 }
 
 

@@ -1,4 +1,5 @@
-"""`lead eval t2m | tsne | inversion`: the paper's evaluations (Tables 1, 2, 6; Fig. 2 right; Table 3)."""
+"""`lead eval t2m | tsne | motion | inversion`: the paper's evaluations (Tables 1, 2, 6; Fig. 2 right;
+Table 3) and motion quality."""
 
 from __future__ import annotations
 
@@ -22,9 +23,23 @@ TSNE_EPILOG = """example:
 Writes the PNG and, beside it, a JSON with the silhouette score and k-NN accuracy of the labels in each space."""
 
 
+MOTION_EPILOG = """examples:
+  lead eval motion --data data/bandai-hml --out runs/eval            # the shipped model, test split
+  lead eval motion --data data/bandai-hml --model models/mine --sets real vae --split val
+  lead eval motion --data data/bandai-hml --limit 64 --seed 3        # a quick look
+
+Sets: real (the split's clips), vae (their VAE round trip: encode to the mean, decode), mld (generated from
+each clip's first caption at its length, projector off) and lead (the same latents through the projector).
+Metrics (definitions in lead.evaluation.motion_quality): foot skating (GMD/OmniControl), penetration,
+floating, jerk, acceleration, stride on locomotion, root-relative joint speed, wrist range, and caption
+checks (named hand, run faster than walk, turn sign, backwards, sideways, kick lift, bow drop).
+Writes OUT/motion.json and OUT/motion.md."""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     _register_t2m(subparsers)
     _register_tsne(subparsers)
+    _register_motion(subparsers)
     try:  # written by another module; absent in older trees
         from lead.evaluation.inversion_protocol import register_inversion
     except (ImportError, AttributeError):
@@ -89,6 +104,61 @@ def _register_tsne(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="clip draw and t-SNE seed (default 0)")
     parser.add_argument("--out", required=True, help="PNG to write (its .json is written beside it)")
     parser.set_defaults(func=run_tsne)
+
+
+def _register_motion(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "motion", help="motion quality: foot skating, jerk, stride, joint speed, caption checks, vs real clips",
+        description="Physical and semantic motion quality of real clips, their VAE round trips and generations "
+        "with and without the projector, each metric as mean ± 95% interval.",
+        epilog=MOTION_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data", required=True, help="HumanML3D-format dataset folder")
+    parser.add_argument("--model", help="model folder (default: the model shipped with lead)")
+    parser.add_argument("--split", default="test", help="split (default test)")
+    parser.add_argument("--sets", nargs="+", choices=("real", "vae", "mld", "lead"),
+                        default=["real", "vae", "mld", "lead"],
+                        help="which sets to measure (default all four; real is always included)")
+    parser.add_argument("--limit", type=int, default=None, help="first N clips of the split only")
+    parser.add_argument("--min-length", type=int, default=20, help="shortest clip in frames (default 20)")
+    parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance (default 7.5)")
+    parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
+    parser.add_argument("--batch-size", type=int, default=32, help="generation batch (default 32)")
+    parser.add_argument("--seed", type=int, default=0, help="clip i is generated with seed+i (default 0)")
+    parser.add_argument("--out", default="eval", help="output folder (default ./eval)")
+    parser.set_defaults(func=run_motion)
+
+
+def run_motion(args: argparse.Namespace) -> int:
+    import math
+    from pathlib import Path
+
+    from lead.errors import LeadError
+    from lead.evaluation.motion_report import MotionEvalSettings, evaluate_motion, write_report
+    from lead.pipeline import MAX_STEPS, TextToMotionPipeline
+
+    if args.limit is not None:
+        _positive("--limit", args.limit)
+    _positive("--min-length", args.min_length, 4)
+    _positive("--batch-size", args.batch_size)
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise LeadError(f"--steps must be in 1..{MAX_STEPS}, got {args.steps}")
+    if not math.isfinite(args.guidance) or args.guidance < 0:
+        raise LeadError(f"--guidance must be a finite number >= 0, got {args.guidance}")
+    if not Path(args.data).is_dir():
+        raise LeadError(f"--data {args.data} is not a folder; give a HumanML3D-format dataset folder")
+    sets = tuple(dict.fromkeys(["real", *args.sets]))
+    pipeline = TextToMotionPipeline.from_pretrained(args.model)
+    if "lead" in sets and pipeline.projector is None:
+        raise LeadError("this model has no projector/ component: leave 'lead' out of --sets")
+    settings = MotionEvalSettings(split=args.split, sets=sets, seed=args.seed, guidance=args.guidance,
+                                  steps=args.steps, batch_size=args.batch_size, min_length=args.min_length,
+                                  limit=args.limit)
+    report = evaluate_motion(pipeline, args.data, settings)
+    json_path, md_path = write_report(report, args.out)
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
 
 
 def _positive(name: str, value: int, minimum: int = 1) -> None:

@@ -24,6 +24,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--out", required=True, help="model folder (components are written inside it)")
         parser.add_argument("--preset", default="small", choices=["tiny", "small", "mld"],
                             help="model size: mld = the paper's size, small = CPU-trainable (default)")
+        if stage == "vae":
+            group = parser.add_argument_group("VAE architecture and loss (override the preset)")
+            group.add_argument("--latent-size", type=int, default=None, help="latent tokens (MLD: 1)")
+            group.add_argument("--position-init", choices=["uniform", "sinusoidal"], default=None,
+                               help="start of the learned positional tables (MLD: uniform)")
+            group.add_argument("--velocity-weight", type=float, default=None,
+                               help="weight of the frame-difference MSE (MLD: 0)")
+            group.add_argument("--kl-weight", type=float, default=None, help="KL weight (MLD: 1e-4)")
+            group.add_argument("--dropout", type=float, default=None, help="dropout (MLD: 0.1)")
+            group.add_argument("--frames-per-token", type=int, default=None,
+                               help="consecutive frames per transformer token (MLD: 1; 4 makes steps ~4x cheaper)")
+            group.add_argument("--logvar-bias", type=float, default=None,
+                               help="constant added to the encoder's log-variance (MLD: 0; -6 starts the "
+                                    "posterior at std 0.05 so the decoder can read the latent early)")
         if stage == "denoiser":
             parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "clip"])
             parser.add_argument("--text-encoder-path", default=None, help="local CLIP folder (for --text-encoder clip)")
@@ -44,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = TrainSettings.from_args(args)
     if args.stage == "vae":
-        path = stages.train_vae(settings)
+        names = ("latent_size", "position_init", "velocity_weight", "kl_weight", "dropout", "logvar_bias",
+                 "frames_per_token")
+        overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+        path = stages.train_vae(settings, overrides)
     elif args.stage == "denoiser":
         path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path)
     else:

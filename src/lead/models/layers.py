@@ -75,10 +75,14 @@ class SkipTransformerDecoder(_SkipStack):
 class LearnedPositionalEncoding(nn.Module):
     """MLD's `PositionEmbeddingLearned1D`: a learned `[max_len, 1, D]` table (MLD's shape) added to `[B, L, D]`."""
 
-    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0) -> None:
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0, init: str = "uniform") -> None:
         super().__init__()
         self.pe = nn.Parameter(torch.zeros(max_len, 1, d_model))
-        nn.init.uniform_(self.pe)
+        if init == "sinusoidal":
+            with torch.no_grad():
+                self.pe.copy_(sinusoidal_table(max_len, d_model).unsqueeze(1))
+        else:
+            nn.init.uniform_(self.pe)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -92,16 +96,21 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0) -> None:
         super().__init__()
-        position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
-        div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
-        pe = torch.zeros(max_len, d_model)
-        pe[:, 0::2] = torch.sin(position * div)
-        pe[:, 1::2] = torch.cos(position * div[: d_model // 2])
-        self.register_buffer("pe", pe.unsqueeze(0), persistent=False)
+        self.register_buffer("pe", sinusoidal_table(max_len, d_model).unsqueeze(0), persistent=False)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(x + self.pe[:, : x.shape[1]].to(x.dtype))
+
+
+def sinusoidal_table(max_len: int, d_model: int) -> torch.Tensor:
+    """Vaswani et al.'s `[max_len, d_model]` table: sin on even channels, cos on odd ones."""
+    position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+    div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(max_len, d_model)
+    pe[:, 0::2] = torch.sin(position * div)
+    pe[:, 1::2] = torch.cos(position * div[: d_model // 2])
+    return pe
 
 
 def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:

@@ -31,6 +31,24 @@ class VAEConfig:
     dropout: float = 0.1
     max_length: int = 200
     kl_weight: float = 1e-4
+    # How the positional tables start: "uniform" (MLD's U(0, 1)) or "sinusoidal" (Vaswani's table,
+    # still learned). The decoder's queries are nothing but these positions, so with U(0, 1) every
+    # frame starts as unrelated noise and a briefly trained decoder outputs one pose for the whole
+    # clip; sinusoids give it a smooth basis over time from the first step (docs/vae_sweep.md).
+    position_init: str = "uniform"
+    # Weight of an MSE on frame-to-frame differences of the normalised features (0 = MLD's loss):
+    # feature MSE alone is nearly satisfied by the clip's mean pose; this term pays for motion.
+    velocity_weight: float = 0.0
+    # A constant added to the encoder's log-variance token (0 = MLD). The encoder's output goes
+    # through the skip stack's final LayerNorm, so logvar starts near 0: posterior noise of std ~1 on
+    # a mean of unit scale. The decoder then sees latents at a signal-to-noise ratio near 1 and learns
+    # the clip's mean pose first; MLD's long training slowly pushes logvar down. A shift of -6 (std
+    # 0.05) lets the decoder read the latent from the first step; the KL term still regularises mu.
+    logvar_bias: float = 0.0
+    # Frames per transformer token (1 = MLD: every frame is a token). With p > 1 the encoder embeds
+    # p consecutive frames together and the decoder emits p frames per query (a temporal "patch", as
+    # ViT does for images): p× fewer tokens, ~p× cheaper steps, the same `[B, S, D]` latent.
+    frames_per_token: int = 1
 
     @classmethod
     def preset(cls, name: str, **overrides) -> VAEConfig:
@@ -53,31 +71,51 @@ class MotionVAE(nn.Module):
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
         self.config = config
-        d = config.latent_dim
-        self.skel_embedding = nn.Linear(config.feature_dim, d)
+        d, patch = config.latent_dim, config.frames_per_token
+        if config.position_init not in ("uniform", "sinusoidal"):
+            raise ValueError(f"position_init must be 'uniform' or 'sinusoidal', got {config.position_init!r}")
+        if patch < 1:
+            raise ValueError(f"frames_per_token must be >= 1, got {patch}")
+        self.skel_embedding = nn.Linear(config.feature_dim * patch, d)
         self.global_motion_token = nn.Parameter(torch.randn(config.latent_size * 2, d))
-        self.query_pos_encoder = LearnedPositionalEncoding(d, config.max_length + 2 * config.latent_size)
-        self.query_pos_decoder = LearnedPositionalEncoding(d, config.max_length)
+        init = config.position_init
+        tokens = self.tokens_for(config.max_length)
+        self.query_pos_encoder = LearnedPositionalEncoding(d, tokens + 2 * config.latent_size, init=init)
+        self.query_pos_decoder = LearnedPositionalEncoding(d, tokens, init=init)
         layer = encoder_layer(d, config.num_heads, config.ff_size, config.dropout)
         self.encoder = SkipTransformerEncoder(layer, config.num_layers, d)
         layer = decoder_layer(d, config.num_heads, config.ff_size, config.dropout)
         self.decoder = SkipTransformerDecoder(layer, config.num_layers, d)
-        self.final_layer = nn.Linear(d, config.feature_dim)
+        self.final_layer = nn.Linear(d, config.feature_dim * patch)
+
+    def tokens_for(self, frames: int) -> int:
+        """Transformer tokens that hold `frames` frames."""
+        return -(-int(frames) // self.config.frames_per_token)
+
+    def _patch(self, features: torch.Tensor) -> torch.Tensor:
+        """`[B, T, F]` → `[B, ceil(T/p), p·F]`, zero-padding the last patch."""
+        batch, frames, dim = features.shape
+        patch = self.config.frames_per_token
+        tokens = self.tokens_for(frames)
+        if tokens * patch != frames:
+            features = torch.cat([features, features.new_zeros(batch, tokens * patch - frames, dim)], dim=1)
+        return features.reshape(batch, tokens, patch * dim)
 
     def encode_distribution(
         self, features: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (mu, logvar), each `[B, latent_size, D]`."""
         batch, frames, _ = features.shape
-        mask = lengths_to_mask(lengths, frames)
-        x = self.skel_embedding(features)  # [B, T, D]
+        patch = self.config.frames_per_token
+        mask = lengths_to_mask((lengths + patch - 1) // patch, self.tokens_for(frames))
+        x = self.skel_embedding(self._patch(features))  # [B, T/p, D]
         tokens = self.global_motion_token.unsqueeze(0).expand(batch, -1, -1)  # [B, 2S, D]
         sequence = self.query_pos_encoder(torch.cat([tokens, x], dim=1))
         token_mask = torch.ones(batch, tokens.shape[1], dtype=torch.bool, device=features.device)
         padding = ~torch.cat([token_mask, mask], dim=1)
         out = self.encoder(sequence, key_padding_mask=padding)[:, : tokens.shape[1]]
         size = self.config.latent_size
-        return out[:, :size], out[:, size:]
+        return out[:, :size], out[:, size:] + self.config.logvar_bias
 
     def encode(
         self, features: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator | None = None,
@@ -92,23 +130,32 @@ class MotionVAE(nn.Module):
 
     def decode(self, latent: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         batch = latent.shape[0]
+        lengths = torch.as_tensor(lengths, device=latent.device)
         frames = int(lengths.max())
-        mask = lengths_to_mask(lengths, frames)
-        queries = torch.zeros(batch, frames, self.config.latent_dim, device=latent.device, dtype=latent.dtype)
+        patch = self.config.frames_per_token
+        tokens = self.tokens_for(frames)
+        token_mask = lengths_to_mask((lengths + patch - 1) // patch, tokens)
+        queries = torch.zeros(batch, tokens, self.config.latent_dim, device=latent.device, dtype=latent.dtype)
         queries = self.query_pos_decoder(queries)
-        out = self.decoder(queries, latent, tgt_key_padding_mask=~mask)
-        features = self.final_layer(out)
-        return features * mask.unsqueeze(-1)
+        out = self.decoder(queries, latent, tgt_key_padding_mask=~token_mask)
+        features = self.final_layer(out).reshape(batch, tokens * patch, self.config.feature_dim)[:, :frames]
+        return features * lengths_to_mask(lengths, frames).unsqueeze(-1)
 
     def loss(self, features: torch.Tensor, lengths: torch.Tensor,
              generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """MSE on the valid frames plus KL to N(0, I) weighted by `kl_weight`."""
+        """MSE on the valid frames (+ `velocity_weight` × MSE of frame differences) plus KL to N(0, I)
+        weighted by `kl_weight`."""
         latent, mu, logvar = self.encode(features, lengths, generator)
         recon = self.decode(latent, lengths)
+        features = features[:, : recon.shape[1]]
         mask = lengths_to_mask(lengths, features.shape[1]).unsqueeze(-1).to(features.dtype)
         mse = ((recon - features) ** 2 * mask).sum() / (mask.sum() * features.shape[-1])
+        pair = mask[:, 1:] * mask[:, :-1]
+        difference = (recon[:, 1:] - recon[:, :-1]) - (features[:, 1:] - features[:, :-1])
+        velocity = (difference**2 * pair).sum() / (pair.sum().clamp(min=1) * features.shape[-1])
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
-        return {"loss": mse + self.config.kl_weight * kl, "mse": mse, "kl": kl}
+        loss = mse + self.config.velocity_weight * velocity + self.config.kl_weight * kl
+        return {"loss": loss, "mse": mse, "velocity": velocity, "kl": kl}
 
     def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
         return save_component(folder, self, self.config, self.kind, dtype)

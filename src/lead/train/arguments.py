@@ -9,6 +9,13 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training run")
     group.add_argument("--batch-size", type=int, default=32)
     group.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4, as MLD/LEAD)")
+    group.add_argument("--balance", default=None, metavar="FIELD",
+                       help="draw training clips weighted by count(label)^-power, labels from DATA/labels.json "
+                            "(e.g. content: rare actions such as kick and bow are seen more often)")
+    group.add_argument("--balance-power", type=float, default=0.5, help="power of --balance (default 0.5)")
+    group.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                       help="constant (MLD) or linear warm-up then cosine decay to 0 at --max-steps")
+    group.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up steps (default 0)")
     group.add_argument("--max-epochs", type=int, default=-1, help="stop after this many epochs (-1: no limit)")
     group.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps")
     group.add_argument("--max-time", default=None,

@@ -15,6 +15,14 @@ from lead.train.common import TrainSettings, fit, make_loaders
 SKELETON_BY_DIM = {263: "humanml3d", 251: "kit"}
 
 
+def _schedule(settings: TrainSettings) -> tuple[str, int]:
+    if settings.lr_schedule == "cosine" and settings.max_steps <= 0:
+        raise LeadError("--lr-schedule cosine decays to 0 at --max-steps: give --max-steps N")
+    if settings.warmup_steps < 0:
+        raise LeadError(f"--warmup-steps must be >= 0, got {settings.warmup_steps}")
+    return settings.lr_schedule, settings.warmup_steps
+
+
 def _dataset_normalizer(data: Path):
     from lead.motion.features import Normalizer
 
@@ -34,14 +42,15 @@ def _bundle(settings: TrainSettings) -> BundleConfig:
     return BundleConfig(dataset=settings.data.name)
 
 
-def train_vae(settings: TrainSettings) -> Path:
+def train_vae(settings: TrainSettings, overrides: dict | None = None) -> Path:
     from lead.models.vae import VAEConfig
     from lead.train.stages import VAEStage
 
     normalizer = _dataset_normalizer(settings.data)
     skeleton = _skeleton_of(normalizer)
-    config = VAEConfig.preset(settings.preset, feature_dim=int(normalizer.mean.shape[-1]))
-    module = VAEStage(config, settings.lr, settings.seed)
+    config = VAEConfig.preset(settings.preset, feature_dim=int(normalizer.mean.shape[-1]), **(overrides or {}))
+    module = VAEStage(config, settings.lr, settings.seed, normalizer, skeleton)
+    module.schedule = _schedule(settings)
     train_loader, val_loader = make_loaders(settings, skeleton, normalizer)
     trainer = fit(module, settings, "vae", train_loader, val_loader)
     if trainer.is_global_zero:
@@ -102,6 +111,7 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
         settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim, text_dim=encoder.dim
     )
     module = DenoiserStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed)
+    module.schedule = _schedule(settings)
     trainer = fit(module, settings, "denoiser", train_loader, val_loader)
     if trainer.is_global_zero:
         module.denoiser.save(settings.out / "denoiser", settings.dtype)
@@ -125,6 +135,7 @@ def train_projector(
     )
     module = ProjectorStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed,
                             use_align, use_rec, use_var)
+    module.schedule = _schedule(settings)
     train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
     trainer = fit(module, settings, name, train_loader, val_loader)
     if trainer.is_global_zero:

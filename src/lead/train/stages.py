@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -40,19 +42,66 @@ class _Stage(L.LightningModule):
     def trainable(self) -> torch.nn.Module:
         raise NotImplementedError
 
+    schedule: tuple[str, int] = ("constant", 0)
+
     def configure_optimizers(self):
-        return torch.optim.AdamW(self.trainable().parameters(), lr=self.lr)
+        optimizer = torch.optim.AdamW(self.trainable().parameters(), lr=self.lr)
+        kind, warmup = self.schedule
+        if kind == "constant" and warmup <= 0:
+            return optimizer
+        total = self.trainer.max_steps if self.trainer is not None else -1
+        if kind == "cosine" and (total is None or total <= 0):
+            raise ValueError("--lr-schedule cosine needs --max-steps (the step where the rate reaches 0)")
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            if kind == "constant":
+                return 1.0
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 class VAEStage(_Stage):
-    """Stage 1: feature MSE + 1e-4 KL."""
+    """Stage 1: feature MSE (+ velocity term) + 1e-4 KL. Validation also logs motion quality of the
+    round trip as ratios to the real clips (stride, skating, root-relative joint speed, jerk), so a
+    VAE that reconstructs features but not steps shows in the logs."""
 
-    def __init__(self, config: VAEConfig, lr: float = 1e-4, seed: int = 0) -> None:
+    def __init__(self, config: VAEConfig, lr: float = 1e-4, seed: int = 0, normalizer=None,
+                 skeleton: str = "humanml3d") -> None:
         super().__init__(lr, seed)
         self.vae = MotionVAE(config)
+        self._normalizer = normalizer
+        self._skeleton = skeleton
 
     def trainable(self) -> torch.nn.Module:
         return self.vae
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        super().validation_step(batch, batch_idx)
+        if self._normalizer is None:
+            return
+        from lead.evaluation.motion_quality import motion_metrics
+        from lead.motion.features import features_to_joints
+
+        lengths = batch["lengths"]
+        with torch.no_grad():
+            latent, _, _ = self.vae.encode(batch["features"], lengths, sample=False)
+            recon = self.vae.decode(latent, lengths)
+        sums = {key: [0.0, 0.0] for key in ("stride", "skate_ratio", "joint_speed", "jerk")}
+        for row, length in enumerate(lengths.tolist()):
+            pair = []
+            for source in (batch["features"], recon):
+                raw = self._normalizer.denormalize(source[row, :length].detach().cpu().double())
+                pair.append(motion_metrics(features_to_joints(raw, self._skeleton).numpy()))
+            for key, total in sums.items():
+                total[0] += pair[1][key]
+                total[1] += pair[0][key]
+        ratios = {f"{key}_ratio": torch.tensor(fake / max(real, 1e-8)) for key, (fake, real) in sums.items()}
+        self._log_all("val", ratios, len(lengths))
 
     def losses(self, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
         return self.vae.loss(batch["features"], batch["lengths"], generator)
