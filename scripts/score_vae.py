@@ -34,7 +34,7 @@ def main() -> None:
     normalizer = Normalizer.load(args.model)
     clips = real_clips(args.data, args.split, skeleton=config.skeleton, max_length=vae.config.max_length)
     captions = [c.caption for c in clips]
-    fake = vae_round_trip(vae, normalizer, [c.features for c in clips], config.skeleton)
+    _, fake = vae_round_trip(vae, normalizer, [c.features for c in clips], config.skeleton)
     real_summary = summarize([c.joints for c in clips], captions)
     fake_summary = summarize(fake, captions)
     glob, aligned = mpjpe([c.joints for c in clips], fake)

@@ -100,6 +100,7 @@ def test_summary_intervals_and_run_faster_than_walk():
 
 
 def test_eval_motion_command(tiny_model, tiny_dataset, tmp_path, capsys):
+    """The command on the tiny model: every set measured, files written."""
     from lead.cli import main
 
     out = tmp_path / "motion"
@@ -129,7 +130,7 @@ def test_shipped_vae_keeps_a_real_walks_steps():
     features, walk = _take(WALK)
     features = features[: vae.config.max_length]
     torch.manual_seed(0)
-    (decoded,) = vae_round_trip(vae, normalizer, [features.astype(np.float32)])
+    _, (decoded,) = vae_round_trip(vae, normalizer, [features.astype(np.float32)])
     real, recon = mq.motion_metrics(walk[: len(features)]), mq.motion_metrics(decoded)
     assert recon["stride"] >= 0.7 * real["stride"], (recon["stride"], real["stride"])
     assert recon["joint_speed"] >= 0.6 * real["joint_speed"], (recon["joint_speed"], real["joint_speed"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from lead.cli import main
@@ -59,7 +60,7 @@ def test_vae_options_cosine_schedule_and_validation_motion_metrics(tiny_dataset,
     common = ["--data", str(tiny_dataset), "--out", str(tmp_path), "--preset", "tiny", "--batch-size", "4",
               "--lr", "1e-3", "--log-every", "1", "--lr-schedule", "cosine", "--warmup-steps", "2"]
     options = ["--position-init", "sinusoidal", "--velocity-weight", "1", "--latent-size", "2", "--dropout", "0",
-               "--logvar-bias", "-6"]
+               "--logvar-bias", "-6"]  # the global layout's options
     assert main(["train", "vae", *common, *options, "--max-steps", "6"]) == 0
     vae = MotionVAE.load(tmp_path / "vae")
     config = vae.config
@@ -141,3 +142,46 @@ def test_frames_per_token_keeps_the_latent_and_every_length():
     assert decoded.shape == (3, 37, 263)
     assert decoded[1, 20:].abs().max() == 0 and decoded[1, :20].abs().max() > 0
     assert vae.query_pos_decoder.pe.shape[0] == 50  # ceil(200 / 4) tokens
+
+
+def test_overlap_window_blends_tokens_without_steps():
+    """Overlap-add output: equal token outputs give that value everywhere (the weights sum to 1), and
+    a jump between two tokens' outputs is spread over frames instead of one step."""
+    from lead.models.vae import VAEConfig
+
+    vae = MotionVAE(VAEConfig.preset("tiny", frames_per_token=4, output_window="overlap", dropout=0.0))
+    same = vae._overlap_add(torch.full((1, 5, 8 * 263), 3.0), 5)
+    assert same.shape == (1, 20, 263) and torch.allclose(same, torch.full_like(same, 3.0))
+    windows = torch.zeros(1, 4, 8, 263)
+    windows[:, 2:] = 1.0  # tokens 0-1 say 0, tokens 2-3 say 1
+    blended = vae._overlap_add(windows.reshape(1, 4, -1), 4)[0, :, 0]
+    steps = (blended[1:] - blended[:-1]).abs()
+    assert blended[0] == 0 and blended[-1] == 1
+    assert steps.max() <= 0.25 + 1e-6  # spread over 4 frames, not a single jump of 1
+
+
+def test_temporal_layout_is_local_and_holds_the_last_pose():
+    """Temporal layout: latent token k encodes the motion near frames [k·p, (k+1)·p); a clip is encoded
+    as if its last pose were held to max_length; decoding gives exactly the asked length."""
+    from lead.models.vae import VAEConfig
+
+    torch.manual_seed(0)
+    config = VAEConfig.preset("tiny", frames_per_token=8, layout="temporal", latent_size=25, dropout=0.0)
+    vae = MotionVAE(config).eval()
+    lengths = torch.tensor([196, 60])
+    features = torch.randn(2, 196, 263)
+    with torch.no_grad():
+        mu, _ = vae.encode_distribution(features, lengths)
+        held = features.clone()
+        held[1, 60:] = features[1, 59]
+        mu_held, _ = vae.encode_distribution(held, lengths)
+        assert torch.allclose(mu[1], mu_held[1], atol=1e-5)  # what lies past the length does not matter
+        late = mu.clone()
+        late[:, 24] += 1.0
+        effect = (vae.decode(late, lengths) - vae.decode(mu, lengths)).abs().amax(-1)[0]
+        decoded = vae.decode(mu, lengths)
+    assert mu.shape == (2, 25, 32)
+    assert effect[:100].abs().max() < effect[184:].abs().max()
+    assert decoded.shape == (2, 196, 263) and decoded[1, 60:].abs().max() == 0
+    with pytest.raises(ValueError):
+        MotionVAE(VAEConfig.preset("tiny", frames_per_token=8, layout="temporal", latent_size=1))

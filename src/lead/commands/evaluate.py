@@ -125,6 +125,8 @@ def _register_motion(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
     parser.add_argument("--batch-size", type=int, default=32, help="generation batch (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="clip i is generated with seed+i (default 0)")
+    parser.add_argument("--evaluator", metavar="DIR", default=None,
+                        help="also report each set's FID against the real clips with this T2M evaluator")
     parser.add_argument("--out", default="eval", help="output folder (default ./eval)")
     parser.set_defaults(func=run_motion)
 
@@ -154,7 +156,13 @@ def run_motion(args: argparse.Namespace) -> int:
     settings = MotionEvalSettings(split=args.split, sets=sets, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, batch_size=args.batch_size, min_length=args.min_length,
                                   limit=args.limit)
-    report = evaluate_motion(pipeline, args.data, settings)
+    evaluator = None
+    if args.evaluator:
+        from lead.evaluation.protocol import load_evaluator
+
+        dataset = "t2m" if pipeline.config.skeleton == "humanml3d" else "kit"
+        evaluator, _ = load_evaluator(args.evaluator, None, None, dataset)
+    report = evaluate_motion(pipeline, args.data, settings, evaluator)
     json_path, md_path = write_report(report, args.out)
     print(md_path.read_text(encoding="utf-8"))
     print(f"wrote {json_path} and {md_path}")

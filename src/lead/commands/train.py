@@ -31,10 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                help="start of the learned positional tables (MLD: uniform)")
             group.add_argument("--velocity-weight", type=float, default=None,
                                help="weight of the frame-difference MSE (MLD: 0)")
+            group.add_argument("--acceleration-weight", type=float, default=None,
+                               help="weight of the second-difference MSE (MLD: 0)")
             group.add_argument("--kl-weight", type=float, default=None, help="KL weight (MLD: 1e-4)")
             group.add_argument("--dropout", type=float, default=None, help="dropout (MLD: 0.1)")
             group.add_argument("--frames-per-token", type=int, default=None,
                                help="consecutive frames per transformer token (MLD: 1; 4 makes steps ~4x cheaper)")
+            group.add_argument("--output-window", choices=["patch", "overlap"], default=None,
+                               help="with --frames-per-token > 1: overlap blends neighbouring tokens' frames "
+                                    "(smooth), patch does not")
+            group.add_argument("--layout", choices=["global", "temporal"], default=None,
+                               help="global: MLD's latent tokens; temporal: token k holds frames "
+                                    "[k*p, (k+1)*p) with p = --frames-per-token (sets --latent-size)")
             group.add_argument("--logvar-bias", type=float, default=None,
                                help="constant added to the encoder's log-variance (MLD: 0; -6 starts the "
                                     "posterior at std 0.05 so the decoder can read the latent early)")
@@ -58,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
 
     settings = TrainSettings.from_args(args)
     if args.stage == "vae":
-        names = ("latent_size", "position_init", "velocity_weight", "kl_weight", "dropout", "logvar_bias",
-                 "frames_per_token")
+        names = ("latent_size", "position_init", "velocity_weight", "acceleration_weight", "kl_weight", "dropout",
+                 "logvar_bias", "frames_per_token", "output_window", "layout")
         overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+        if overrides.get("layout") == "temporal":
+            overrides["latent_size"] = -(-200 // overrides.get("frames_per_token", 1))
         path = stages.train_vae(settings, overrides)
     elif args.stage == "denoiser":
         path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path)

@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from lead.evaluation.motion_quality import SUMMARY_KEYS, Interval, summarize
-from lead.evaluation.motion_sets import mpjpe, real_clips, vae_round_trip
+from lead.evaluation.motion_sets import embed_features, mpjpe, real_clips, vae_round_trip
 from lead.io import save_json, save_text
 from lead.motion.features import features_to_joints
 
@@ -44,9 +44,10 @@ class MotionEvalSettings:
 
 @torch.no_grad()
 def generate_sets(pipeline, captions: list[str], lengths: list[int], settings: MotionEvalSettings,
-                  paths: tuple[str, ...]) -> dict[str, list[np.ndarray]]:
-    """Joints per caption for each of `paths` ("mld", "lead"), decoded from the same latents."""
+                  paths: tuple[str, ...]) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
+    """(features, joints) per caption for each of `paths` ("mld", "lead"), decoded from the same latents."""
     out: dict[str, list[np.ndarray]] = {path: [] for path in paths}
+    feats: dict[str, list[np.ndarray]] = {path: [] for path in paths}
     skeleton = pipeline.config.skeleton
     for start in tqdm(range(0, len(captions), settings.batch_size), desc="generate", unit="batch", leave=False):
         chunk = slice(start, start + settings.batch_size)
@@ -57,16 +58,18 @@ def generate_sets(pipeline, captions: list[str], lengths: list[int], settings: M
             normalised = pipeline.decode_latents(latent, lengths[chunk], use_projector=path == "lead")
             for row, length in zip(normalised, lengths[chunk]):
                 features = pipeline.normalizer.denormalize(row[:length].numpy()).astype(np.float32)
+                feats[path].append(features)
                 out[path].append(np.asarray(features_to_joints(features, skeleton), dtype=np.float32))
-    return out
+    return feats, out
 
 
 def _interval_dict(value: Interval) -> dict:
     return {"mean": value.mean, "ci95": value.half_width, "n": value.count}
 
 
-def evaluate_motion(pipeline, data: str | Path, settings: MotionEvalSettings) -> dict:
-    """Every metric for every requested set; {"sets": {name: {metric: {mean, ci95, n}}}, "mpjpe": ...}."""
+def evaluate_motion(pipeline, data: str | Path, settings: MotionEvalSettings, evaluator=None) -> dict:
+    """Every metric for every requested set; {"sets": {name: {metric: {mean, ci95, n}}}, "mpjpe": ...};
+    with an evaluator also {"fid": {name: FID against the real clips' embeddings}}."""
     unknown = [s for s in settings.sets if s not in SETS]
     if unknown:
         raise ValueError(f"unknown sets {unknown}; choose from {list(SETS)}")
@@ -80,16 +83,26 @@ def evaluate_motion(pipeline, data: str | Path, settings: MotionEvalSettings) ->
     captions = [clip.caption for clip in clips]
     lengths = [len(clip.features) for clip in clips]
     motions: dict[str, list[np.ndarray]] = {"real": [clip.joints for clip in clips]}
+    features: dict[str, list[np.ndarray]] = {"real": [clip.features for clip in clips]}
     if "vae" in settings.sets:
-        motions["vae"] = vae_round_trip(pipeline.vae, pipeline.normalizer, [c.features for c in clips], skeleton)
+        features["vae"], motions["vae"] = vae_round_trip(pipeline.vae, pipeline.normalizer, features["real"],
+                                                         skeleton)
     generated = tuple(s for s in ("mld", "lead") if s in settings.sets)
     if generated:
-        motions.update(generate_sets(pipeline, captions, lengths, settings, generated))
+        generated_features, generated_joints = generate_sets(pipeline, captions, lengths, settings, generated)
+        features.update(generated_features)
+        motions.update(generated_joints)
     report: dict = {"data": str(data), "split": settings.split, "clips": len(clips), "settings": vars(settings).copy(),
                     "sets": {}}
     report["settings"]["sets"] = list(settings.sets)
     for name in ("real", *[s for s in SETS[1:] if s in motions]):
         report["sets"][name] = {k: _interval_dict(v) for k, v in summarize(motions[name], captions).items()}
+    if evaluator is not None:
+        from lead.evaluation.protocol import _fid
+
+        embeddings = {name: embed_features(evaluator, rows) for name, rows in features.items()}
+        real = embeddings["real"]
+        report["fid"] = {name: _fid(e, real) for name, e in embeddings.items() if name != "real"}
     if "vae" in motions:
         glob, aligned = mpjpe(motions["real"], motions["vae"])
         report["vae_mpjpe_cm"] = {"global": 100 * glob, "root_aligned": 100 * aligned}
@@ -116,12 +129,16 @@ def markdown(report: dict) -> str:
     real = report["sets"]["real"]
     ratio_keys = ("stride", "skate_ratio", "joint_speed", "jerk")
     if len(sets) > 1:
-        lines += ["", "Ratio to real: | set | " + " | ".join(LABELS[k] for k in ratio_keys) + " |",
+        lines += ["", "Ratio to real:", "", "| set | " + " | ".join(LABELS[k] for k in ratio_keys) + " |",
                   "|---|" + "---|" * len(ratio_keys)]
         for name in sets[1:]:
             cells = [f"{report['sets'][name][k]['mean'] / real[k]['mean']:.2f}" if real[k]["mean"] else "-"
                      for k in ratio_keys]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if "fid" in report:
+        cells = [f"{name} {value:.3f}" if value is not None else f"{name} -" for name, value in report["fid"].items()]
+        lines += ["", "FID against the real clips (evaluator embeddings of the same clips; biased upward when "
+                  "there are few clips): " + ", ".join(cells) + "."]
     if "vae_mpjpe_cm" in report:
         m = report["vae_mpjpe_cm"]
         lines += ["", f"VAE round trip MPJPE: {m['root_aligned']:.2f} cm root-aligned, {m['global']:.2f} cm global."]

@@ -44,10 +44,12 @@ def real_clips(data: str | Path, split: str = "test", min_length: int = 20, max_
 
 @torch.no_grad()
 def vae_round_trip(vae, normalizer, features: list[np.ndarray], skeleton: str = "humanml3d",
-                   batch_size: int = 32) -> list[np.ndarray]:
-    """Encode each motion to its posterior mean, decode, de-normalise → joints `(T, J, 3)` per motion."""
+                   batch_size: int = 32) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Encode each motion to its posterior mean, decode, de-normalise → (features `(T, F)`, joints
+    `(T, J, 3)`) per motion."""
     vae = vae.eval()
     out: list[np.ndarray] = []
+    decoded_features: list[np.ndarray] = []
     for start in range(0, len(features), batch_size):
         chunk = features[start : start + batch_size]
         lengths = torch.tensor([len(f) for f in chunk])
@@ -58,8 +60,9 @@ def vae_round_trip(vae, normalizer, features: list[np.ndarray], skeleton: str = 
         recon = vae.decode(latent, lengths)
         for row, length in enumerate(lengths.tolist()):
             decoded = normalizer.denormalize(recon[row, :length].numpy()).astype(np.float32)
+            decoded_features.append(decoded)
             out.append(np.asarray(features_to_joints(decoded, skeleton), dtype=np.float32))
-    return out
+    return decoded_features, out
 
 
 def mpjpe(real: list[np.ndarray], fake: list[np.ndarray]) -> tuple[float, float]:
@@ -69,3 +72,16 @@ def mpjpe(real: list[np.ndarray], fake: list[np.ndarray]) -> tuple[float, float]
         glob.append(np.linalg.norm(r - f, axis=-1).mean())
         aligned.append(np.linalg.norm((r - r[:, :1]) - (f - f[:, :1]), axis=-1).mean())
     return float(np.mean(glob)), float(np.mean(aligned))
+
+
+def embed_features(evaluator, features: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
+    """Evaluator motion embeddings `[N, C]` of raw (de-normalised) feature arrays of any lengths."""
+    rows = []
+    for start in range(0, len(features), batch_size):
+        chunk = features[start : start + batch_size]
+        lengths = torch.tensor([len(f) for f in chunk])
+        batch = torch.zeros(len(chunk), int(lengths.max()), chunk[0].shape[-1])
+        for row, motion in enumerate(chunk):
+            batch[row, : len(motion)] = torch.from_numpy(np.asarray(motion, dtype=np.float32))
+        rows.append(evaluator.embed_motions(batch, lengths).cpu().numpy())
+    return np.concatenate(rows)

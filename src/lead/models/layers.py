@@ -57,30 +57,38 @@ class _SkipStack(nn.Module):
 class SkipTransformerEncoder(_SkipStack):
     """Self-attention skip transformer (MLD's VAE encoder and denoiser)."""
 
-    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """x `[B, L, D]`; key_padding_mask `[B, L]` True where padded."""
-        return self._run(x, lambda block, h: block(h, src_key_padding_mask=key_padding_mask))
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x `[B, L, D]`; key_padding_mask `[B, L]` True where padded; mask `[L, L]` True where a query
+        may not attend to a key."""
+        if mask is None:
+            return self._run(x, lambda block, h: block(h, src_key_padding_mask=key_padding_mask))
+        return self._run(x, lambda block, h: block(h, src_mask=mask, src_key_padding_mask=key_padding_mask))
 
 
 class SkipTransformerDecoder(_SkipStack):
     """The decoder counterpart: queries attend to a memory (the latent) at every layer."""
 
     def forward(
-        self, tgt: torch.Tensor, memory: torch.Tensor, tgt_key_padding_mask: torch.Tensor | None = None
+        self, tgt: torch.Tensor, memory: torch.Tensor, tgt_key_padding_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """tgt `[B, T, D]`, memory `[B, M, D]`, tgt_key_padding_mask `[B, T]` True where padded."""
-        return self._run(tgt, lambda block, h: block(h, memory, tgt_key_padding_mask=tgt_key_padding_mask))
+        """tgt `[B, T, D]`, memory `[B, M, D]`, tgt_key_padding_mask `[B, T]` True where padded,
+        memory_mask `[T, M]` True where a query may not attend to a memory token."""
+        return self._run(tgt, lambda block, h: block(h, memory, memory_mask=memory_mask,
+                                                     tgt_key_padding_mask=tgt_key_padding_mask))
 
 
 class LearnedPositionalEncoding(nn.Module):
     """MLD's `PositionEmbeddingLearned1D`: a learned `[max_len, 1, D]` table (MLD's shape) added to `[B, L, D]`."""
 
-    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0, init: str = "uniform") -> None:
+    def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0, init: str = "uniform",
+                 step: int = 1) -> None:
         super().__init__()
         self.pe = nn.Parameter(torch.zeros(max_len, 1, d_model))
         if init == "sinusoidal":
             with torch.no_grad():
-                self.pe.copy_(sinusoidal_table(max_len, d_model).unsqueeze(1))
+                self.pe.copy_(sinusoidal_table(max_len, d_model, step).unsqueeze(1))
         else:
             nn.init.uniform_(self.pe)
         self.dropout = nn.Dropout(dropout)
@@ -103,9 +111,10 @@ class SinusoidalPositionalEncoding(nn.Module):
         return self.dropout(x + self.pe[:, : x.shape[1]].to(x.dtype))
 
 
-def sinusoidal_table(max_len: int, d_model: int) -> torch.Tensor:
-    """Vaswani et al.'s `[max_len, d_model]` table: sin on even channels, cos on odd ones."""
-    position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+def sinusoidal_table(max_len: int, d_model: int, step: int = 1) -> torch.Tensor:
+    """Vaswani et al.'s `[max_len, d_model]` table: sin on even channels, cos on odd ones; row i is
+    position i·step (a token that holds `step` frames keeps the per-frame frequencies)."""
+    position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1) * step
     div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
     pe = torch.zeros(max_len, d_model)
     pe[:, 0::2] = torch.sin(position * div)

@@ -39,6 +39,9 @@ class VAEConfig:
     # Weight of an MSE on frame-to-frame differences of the normalised features (0 = MLD's loss):
     # feature MSE alone is nearly satisfied by the clip's mean pose; this term pays for motion.
     velocity_weight: float = 0.0
+    # Weight of an MSE on second differences (acceleration) of the normalised features: penalises
+    # frame-to-frame jitter, which shows as jerk, more than the velocity term does.
+    acceleration_weight: float = 0.0
     # A constant added to the encoder's log-variance token (0 = MLD). The encoder's output goes
     # through the skip stack's final LayerNorm, so logvar starts near 0: posterior noise of std ~1 on
     # a mean of unit scale. The decoder then sees latents at a signal-to-noise ratio near 1 and learns
@@ -49,6 +52,17 @@ class VAEConfig:
     # p consecutive frames together and the decoder emits p frames per query (a temporal "patch", as
     # ViT does for images): p× fewer tokens, ~p× cheaper steps, the same `[B, S, D]` latent.
     frames_per_token: int = 1
+    # With frames_per_token p > 1: "overlap" makes each decoder token emit 2p frames that overlap
+    # half of each neighbour's and blend with a triangular window (overlap-add), so the output is
+    # continuous across token boundaries; "patch" emits p frames per token, and the steps between
+    # patches show as jerk (7.9x real after 770 steps in docs/vae_sweep.md).
+    output_window: str = "patch"
+    # "global": MLD's latent tokens, each summarising the whole clip (the decoder's frames cross-attend
+    # to them). "temporal": latent token k holds frames [k·p, (k+1)·p) with p = frames_per_token and
+    # latent_size = ceil(max_length / p) (lead.models.vae_temporal): a fixed `[S, D]` latent like MLD's,
+    # so the denoiser and projector are unchanged, but each token encodes a short stretch of motion.
+    # MLD's layout did not learn leg motion in the CPU budget (docs/vae_sweep.md); this one does.
+    layout: str = "global"
 
     @classmethod
     def preset(cls, name: str, **overrides) -> VAEConfig:
@@ -76,17 +90,31 @@ class MotionVAE(nn.Module):
             raise ValueError(f"position_init must be 'uniform' or 'sinusoidal', got {config.position_init!r}")
         if patch < 1:
             raise ValueError(f"frames_per_token must be >= 1, got {patch}")
+        if config.layout not in ("global", "temporal"):
+            raise ValueError(f"layout must be 'global' or 'temporal', got {config.layout!r}")
+        if config.layout == "temporal":
+            from lead.models.vae_temporal import TemporalCodec
+
+            self.temporal = TemporalCodec(config)
+            return
         self.skel_embedding = nn.Linear(config.feature_dim * patch, d)
         self.global_motion_token = nn.Parameter(torch.randn(config.latent_size * 2, d))
         init = config.position_init
         tokens = self.tokens_for(config.max_length)
         self.query_pos_encoder = LearnedPositionalEncoding(d, tokens + 2 * config.latent_size, init=init)
-        self.query_pos_decoder = LearnedPositionalEncoding(d, tokens, init=init)
+        self.query_pos_decoder = LearnedPositionalEncoding(d, tokens, init=init, step=patch)
         layer = encoder_layer(d, config.num_heads, config.ff_size, config.dropout)
         self.encoder = SkipTransformerEncoder(layer, config.num_layers, d)
         layer = decoder_layer(d, config.num_heads, config.ff_size, config.dropout)
         self.decoder = SkipTransformerDecoder(layer, config.num_layers, d)
-        self.final_layer = nn.Linear(d, config.feature_dim * patch)
+        if config.output_window not in ("patch", "overlap"):
+            raise ValueError(f"output_window must be 'patch' or 'overlap', got {config.output_window!r}")
+        self.overlap = patch > 1 and config.output_window == "overlap"
+        self.final_layer = nn.Linear(d, config.feature_dim * patch * (2 if self.overlap else 1))
+        if self.overlap:
+            # Bartlett weights over 2p frames: (k + 0.5) / p rising, then falling; neighbours sum to 1.
+            rise = (torch.arange(patch, dtype=torch.float32) + 0.5) / patch
+            self.register_buffer("window", torch.cat([rise, rise.flip(0)]), persistent=False)
 
     def tokens_for(self, frames: int) -> int:
         """Transformer tokens that hold `frames` frames."""
@@ -105,6 +133,8 @@ class MotionVAE(nn.Module):
         self, features: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (mu, logvar), each `[B, latent_size, D]`."""
+        if self.config.layout == "temporal":
+            return self.temporal.encode_distribution(features, lengths)
         batch, frames, _ = features.shape
         patch = self.config.frames_per_token
         mask = lengths_to_mask((lengths + patch - 1) // patch, self.tokens_for(frames))
@@ -129,8 +159,10 @@ class MotionVAE(nn.Module):
         return mu + noise * torch.exp(0.5 * logvar), mu, logvar
 
     def decode(self, latent: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        batch = latent.shape[0]
         lengths = torch.as_tensor(lengths, device=latent.device)
+        if self.config.layout == "temporal":
+            return self.temporal.decode(latent, lengths)
+        batch = latent.shape[0]
         frames = int(lengths.max())
         patch = self.config.frames_per_token
         tokens = self.tokens_for(frames)
@@ -138,8 +170,29 @@ class MotionVAE(nn.Module):
         queries = torch.zeros(batch, tokens, self.config.latent_dim, device=latent.device, dtype=latent.dtype)
         queries = self.query_pos_decoder(queries)
         out = self.decoder(queries, latent, tgt_key_padding_mask=~token_mask)
-        features = self.final_layer(out).reshape(batch, tokens * patch, self.config.feature_dim)[:, :frames]
+        if self.overlap:
+            features = self._overlap_add(self.final_layer(out), tokens)[:, :frames]
+        else:
+            features = self.final_layer(out).reshape(batch, tokens * patch, self.config.feature_dim)[:, :frames]
         return features * lengths_to_mask(lengths, frames).unsqueeze(-1)
+
+    def _overlap_add(self, windows: torch.Tensor, tokens: int) -> torch.Tensor:
+        """`[B, N, 2p·F]` token outputs → `[B, N·p, F]` frames: token j covers frames
+        [j·p − p/2, j·p + 3p/2), weighted by the triangular window, normalised where fewer overlap."""
+        batch, patch, dim = windows.shape[0], self.config.frames_per_token, self.config.feature_dim
+        windows = windows.reshape(batch, tokens, 2 * patch, dim) * self.window[:, None].to(windows.dtype)
+        lead = patch // 2
+        total = (tokens + 1) * patch
+        # fold: scatter each token's 2p frames to its place, summing overlaps (two halves per token).
+        first, second = windows[:, :, :patch], windows[:, :, patch:]
+        out = windows.new_zeros(batch, tokens + 1, patch, dim)
+        out[:, :tokens] += first
+        out[:, 1:] += second
+        weight = windows.new_zeros(tokens + 1, patch)
+        weight[:tokens] += self.window[:patch].to(windows.dtype)
+        weight[1:] += self.window[patch:].to(windows.dtype)
+        out = out / weight[None, :, :, None]
+        return out.reshape(batch, total, dim)[:, lead : lead + tokens * patch]
 
     def loss(self, features: torch.Tensor, lengths: torch.Tensor,
              generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
@@ -153,9 +206,13 @@ class MotionVAE(nn.Module):
         pair = mask[:, 1:] * mask[:, :-1]
         difference = (recon[:, 1:] - recon[:, :-1]) - (features[:, 1:] - features[:, :-1])
         velocity = (difference**2 * pair).sum() / (pair.sum().clamp(min=1) * features.shape[-1])
+        triple = pair[:, 1:] * pair[:, :-1]
+        second = difference[:, 1:] - difference[:, :-1]
+        acceleration = (second**2 * triple).sum() / (triple.sum().clamp(min=1) * features.shape[-1])
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
-        loss = mse + self.config.velocity_weight * velocity + self.config.kl_weight * kl
-        return {"loss": loss, "mse": mse, "velocity": velocity, "kl": kl}
+        loss = (mse + self.config.velocity_weight * velocity + self.config.acceleration_weight * acceleration
+                + self.config.kl_weight * kl)
+        return {"loss": loss, "mse": mse, "velocity": velocity, "acceleration": acceleration, "kl": kl}
 
     def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
         return save_component(folder, self, self.config, self.kind, dtype)

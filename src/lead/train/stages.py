@@ -84,7 +84,7 @@ class VAEStage(_Stage):
         super().validation_step(batch, batch_idx)
         if self._normalizer is None:
             return
-        from lead.evaluation.motion_quality import motion_metrics
+        from lead.evaluation.motion_quality import LOCOMOTION, motion_metrics
         from lead.motion.features import features_to_joints
 
         lengths = batch["lengths"]
@@ -98,9 +98,11 @@ class VAEStage(_Stage):
                 raw = self._normalizer.denormalize(source[row, :length].detach().cpu().double())
                 pair.append(motion_metrics(features_to_joints(raw, self._skeleton).numpy()))
             for key, total in sums.items():
+                if key == "stride" and not LOCOMOTION.search(batch["captions"][row].lower()):
+                    continue  # a stride only means something on walks and runs
                 total[0] += pair[1][key]
                 total[1] += pair[0][key]
-        ratios = {f"{key}_ratio": torch.tensor(fake / max(real, 1e-8)) for key, (fake, real) in sums.items()}
+        ratios = {f"{key}_ratio": torch.tensor(fake / real) for key, (fake, real) in sums.items() if real > 1e-6}
         self._log_all("val", ratios, len(lengths))
 
     def losses(self, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
