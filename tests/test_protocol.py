@@ -115,8 +115,13 @@ def test_report_has_the_paper_rows_and_columns(report):
     table = (out / "t2m.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| Method"))
     assert [cell.strip() for cell in header.strip().strip("|").split("|")] == HEADER
-    body = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    main_table, motion_part = table.split("Motion quality", 1)
+    body = {line.split("|")[1].strip(): line for line in main_table.splitlines() if line.startswith("| ")}
     assert set(body) >= {"Real", "MLD", "LEAD", "LEAD (projector-copy)"}
+    motion_rows = {line.split("|")[1].strip() for line in motion_part.splitlines() if line.startswith("| ")}
+    assert motion_rows >= {"Method", "Real", "MLD", "LEAD"}
+    assert set(result["replications"][0]["motion"]) == {"Real", "MLD", "LEAD", "LEAD (projector-copy)"}
+    assert "motion" not in result["replications"][1]
     assert body["Real"].rstrip(" |").endswith("-") and body["MLD"].count("±") == 7
     fid = result["summary"]["MLD"]["fid"]
     assert f"{fid['mean']:.3f}±{fid['conf95']:.3f}" in body["MLD"]

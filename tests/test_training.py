@@ -185,3 +185,27 @@ def test_temporal_layout_is_local_and_holds_the_last_pose():
     assert decoded.shape == (2, 196, 263) and decoded[1, 60:].abs().max() == 0
     with pytest.raises(ValueError):
         MotionVAE(VAEConfig.preset("tiny", frames_per_token=8, layout="temporal", latent_size=1))
+
+
+def test_output_smoothing_is_a_decoding_choice():
+    """output_smoothing low-passes the decoded frames (same weights), keeps the length mask, and a
+    constant motion passes unchanged."""
+    import dataclasses
+
+    from lead.models.layers import binomial_smooth
+    from lead.models.vae import VAEConfig
+
+    torch.manual_seed(0)
+    plain = MotionVAE(VAEConfig.preset("tiny", frames_per_token=8, layout="temporal", latent_size=25)).eval()
+    smooth = MotionVAE(dataclasses.replace(plain.config, output_smoothing=3)).eval()
+    smooth.load_state_dict(plain.state_dict())
+    latent, lengths = torch.randn(2, 25, 32), torch.tensor([50, 31])
+    with torch.no_grad():
+        a, b = plain.decode(latent, lengths), smooth.decode(latent, lengths)
+    assert b[1, 31:].abs().max() == 0
+    rough = lambda x: (x[:, 2:] - 2 * x[:, 1:-1] + x[:, :-2]).abs().mean()  # noqa: E731
+    assert rough(b[:, :31]) < rough(a[:, :31])
+    constant = torch.ones(1, 12, 3)
+    assert torch.allclose(binomial_smooth(constant, torch.tensor([12]), 5), constant)
+    with pytest.raises(ValueError):
+        MotionVAE(dataclasses.replace(plain.config, output_smoothing=4))

@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                help="constant added to the encoder's log-variance (MLD: 0; -6 starts the "
                                     "posterior at std 0.05 so the decoder can read the latent early)")
         if stage == "denoiser":
+            parser.add_argument("--dropout", type=float, default=None, help="denoiser dropout (MLD: 0.1)")
             parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "clip"])
             parser.add_argument("--text-encoder-path", default=None, help="local CLIP folder (for --text-encoder clip)")
         if stage == "projector":
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             overrides["latent_size"] = -(-200 // overrides.get("frames_per_token", 1))
         path = stages.train_vae(settings, overrides)
     elif args.stage == "denoiser":
-        path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path)
+        overrides = {"dropout": args.dropout} if args.dropout is not None else {}
+        path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path, overrides)
     else:
         path = stages.train_projector(
             settings, args.architecture, args.name, not args.no_align, not args.no_rec, not args.no_kl

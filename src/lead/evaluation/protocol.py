@@ -215,6 +215,7 @@ def draw_split(dataset, evaluator, epoch: int, batch_size: int) -> dict:
         texts.append(evaluator.embed_texts(*evaluator.text_inputs(tokens)).cpu().numpy())
     return {"captions": [item["caption"] for item in items],
             "lengths": [int(item["length"]) for item in items],
+            "features": [item["features"][: int(item["length"])].numpy() for item in items],
             "text": np.concatenate(texts), "motion": np.concatenate(motions)}
 
 
@@ -230,10 +231,14 @@ def _projector(pipeline, projector):
 
 
 def generate_embeddings(pipeline, evaluator, captions: list[str], lengths: list[int], seeds: list[int],
-                        paths: list[GenerationPath], settings: T2MEvalSettings, desc: str = "generate") -> dict:
-    """One generation per caption at its length, decoded by every path from the same latents → {row: [N, C]}."""
+                        paths: list[GenerationPath], settings: T2MEvalSettings, desc: str = "generate",
+                        joints: dict | None = None) -> dict:
+    """One generation per caption at its length, decoded by every path from the same latents → {row: [N, C]}.
+    With a `joints` dict, each row's joint positions `(T, J, 3)` are appended to `joints[row]` too."""
     import torch
     from tqdm import tqdm
+
+    from lead.motion.features import features_to_joints
 
     out: dict[str, list[np.ndarray]] = {path.name: [] for path in paths}
     for start in tqdm(range(0, len(captions), settings.batch_size), desc=desc, unit="batch", leave=False):
@@ -245,6 +250,10 @@ def generate_embeddings(pipeline, evaluator, captions: list[str], lengths: list[
                 normalised = pipeline.decode_latents(latent, lengths[chunk], path.projector is not None)
             raw = pipeline.normalizer.denormalize(normalised)
             out[path.name].append(evaluator.embed_motions(raw, torch.as_tensor(lengths[chunk])).cpu().numpy())
+            if joints is not None:
+                for row, length in zip(raw, lengths[chunk]):
+                    joints.setdefault(path.name, []).append(
+                        np.asarray(features_to_joints(row[:length].numpy(), pipeline.config.skeleton)))
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
@@ -281,9 +290,14 @@ def run_replication(pipeline, evaluator, dataset, paths: list[GenerationPath], s
     draw = draw_split(dataset, evaluator, 2 * replication, settings.batch_size)
     other = draw_split(dataset, evaluator, 2 * replication + 1, settings.batch_size)
     rows = {REAL: score(draw["text"], draw["motion"], other["motion"], sizes, seed)}
+    joints: dict | None = None
+    if replication == 0:  # motion quality (lead.evaluation.motion_quality) on the first replication
+        from lead.motion.features import features_to_joints
+
+        joints = {REAL: [np.asarray(features_to_joints(f, pipeline.config.skeleton)) for f in draw["features"]]}
     generated = generate_embeddings(pipeline, evaluator, draw["captions"], draw["lengths"],
                                     noise_seeds(seed, 0, len(draw["captions"])), paths, settings,
-                                    f"replication {replication}")
+                                    f"replication {replication}", joints)
     for path in paths:
         rows[path.name] = score(draw["text"], generated[path.name], draw["motion"], sizes, seed)
     mm_limit = settings.replications if settings.mm_replications is None else settings.mm_replications
@@ -297,8 +311,14 @@ def run_replication(pipeline, evaluator, dataset, paths: list[GenerationPath], s
         for name, embeddings in multi.items():
             embeddings = embeddings.reshape(len(chosen), count, -1)
             rows[name]["multimodality"] = metrics.multimodality(embeddings, sizes["mm_pairs"], seed)
-    return {"replication": replication, "seed": seed, "rows": rows,
-            "wall_s": round(time.perf_counter() - began, 2)}
+    result = {"replication": replication, "seed": seed, "rows": rows,
+              "wall_s": round(time.perf_counter() - began, 2)}
+    if joints is not None:
+        from lead.evaluation.motion_quality import summarize as motion_summary
+
+        result["motion"] = {name: {key: vars(value) for key, value in motion_summary(rows_, draw["captions"]).items()}
+                            for name, rows_ in joints.items()}
+    return result
 
 
 # --- the whole protocol -------------------------------------------------------------------------------------

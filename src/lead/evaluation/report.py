@@ -41,6 +41,23 @@ def t2m_table(summary: dict, rows: list[str]) -> str:
     return markdown_table(["Method", *(header for header, _, _ in T2M_COLUMNS)], body)
 
 
+MOTION_COLUMNS = (("skating", "skate_ratio"), ("jerk m/s³", "jerk"), ("stride m", "stride"),
+                  ("joint speed m/s", "joint_speed"), ("named hand ✓", "named_hand"), ("run > walk ✓", "run_faster"),
+                  ("turn sign ✓", "turn_sign"), ("bow drop m", "bow_drop"))
+
+
+def motion_table(motion: dict) -> str:
+    """Motion quality per row (lead.evaluation.motion_quality; mean±95% interval over the motions)."""
+    body = []
+    for row, metrics in motion.items():
+        cells = []
+        for _, key in MOTION_COLUMNS:
+            value = metrics.get(key) or {}
+            cells.append(f"{value['mean']:.3f}±{value['half_width']:.3f}" if value.get("count") else "-")
+        body.append([row, *cells])
+    return markdown_table(["Method", *(header for header, _ in MOTION_COLUMNS)], body)
+
+
 def t2m_markdown(report: dict) -> str:
     """The whole markdown report: what was run, the table, and caveats the numbers carry."""
     settings, sizes = report["settings"], report["sizes"]
@@ -82,6 +99,11 @@ def t2m_markdown(report: dict) -> str:
         missing_fid = [row for row in report["rows"] if report["summary"][row]["fid"] is None]
         if missing_fid:
             lines += [f"FID could not be computed for {', '.join(missing_fid)} (a complex matrix square root).", ""]
+    first = next((rep for rep in report["replications"] if rep.get("motion")), None)
+    if first is not None:
+        lines += [f"Motion quality of replication {first['replication']}'s motions (lead.evaluation.motion_quality; "
+                  "stride on locomotion captions, checks where the caption names them):", "",
+                  motion_table(first["motion"]), ""]
     return "\n".join(lines)
 
 

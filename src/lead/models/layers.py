@@ -122,6 +122,26 @@ def sinusoidal_table(max_len: int, d_model: int, step: int = 1) -> torch.Tensor:
     return pe
 
 
+def binomial_smooth(x: torch.Tensor, lengths: torch.Tensor, size: int) -> torch.Tensor:
+    """Low-pass `[B, T, F]` over time with a binomial kernel of `size` taps (3: [1, 2, 1] / 4), each
+    sequence's ends extended by repeating its first/last valid frame (so padding never leaks in)."""
+    if size <= 1:
+        return x
+    if size % 2 != 1:
+        raise ValueError(f"output_smoothing must be odd, got {size}")
+    kernel = torch.tensor([math.comb(size - 1, k) for k in range(size)], dtype=x.dtype, device=x.device)
+    kernel = kernel / kernel.sum()
+    radius = size // 2
+    frames = x.shape[1]
+    index = torch.arange(-radius, frames + radius, device=x.device)[None, :]
+    index = torch.minimum(index.clamp(min=0), (lengths.to(x.device) - 1).clamp(min=0)[:, None])
+    padded = torch.gather(x, 1, index[..., None].expand(-1, -1, x.shape[-1]))
+    out = torch.zeros_like(x)
+    for tap in range(size):
+        out = out + kernel[tap] * padded[:, tap : tap + frames]
+    return out
+
+
 def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
     """`[B]` lengths → `[B, T]` bool mask, True on valid frames."""
     max_len = int(lengths.max()) if max_len is None else max_len

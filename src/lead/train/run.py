@@ -96,7 +96,8 @@ def measure_latent_scale(vae, loader, max_batches: int = 50) -> float:
     return 1.0 / max(std, 1e-6)
 
 
-def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path: str | None) -> Path:
+def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path: str | None,
+                   overrides: dict | None = None) -> Path:
     from lead.models.denoiser import DenoiserConfig
     from lead.train.stages import DenoiserStage
 
@@ -108,7 +109,8 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
     bundle.text_encoder, bundle.text_encoder_path = text_encoder, text_encoder_path
     bundle.text_encoder_identity = encoder.identity
     config = DenoiserConfig.preset(
-        settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim, text_dim=encoder.dim
+        settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim, text_dim=encoder.dim,
+        **(overrides or {}),
     )
     module = DenoiserStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed)
     module.schedule = _schedule(settings)
