@@ -79,3 +79,15 @@ def test_ddim_with_perfect_denoiser_recovers_the_target():
     # √(1−ᾱ_0) ≈ 0.03 of the implied noise.
     assert (out - target).abs().max() < 0.1
     assert (out - target).norm() < 0.05 * (noise - target).norm()
+
+
+def test_step_range_matches_the_scheduler(pipeline):
+    """1000 DDIM steps would start past MLD's schedule (steps_offset 1): refused with the valid range."""
+    from lead.diffusion import make_sampling_scheduler
+    from lead.pipeline import MAX_STEPS
+
+    scheduler = make_sampling_scheduler()
+    scheduler.set_timesteps(MAX_STEPS)
+    assert int(scheduler.timesteps.max()) < scheduler.config.num_train_timesteps
+    with pytest.raises(LeadError, match=f"1..{MAX_STEPS}"):
+        pipeline("a person walks forward", 40, seed=0, num_inference_steps=MAX_STEPS + 1)

@@ -18,7 +18,9 @@ from lead.models.projector import LatentProjector
 from lead.models.text import TextEncoder, build_text_encoder
 from lead.models.vae import MotionVAE
 
-MAX_STEPS = 1000
+# DDIM with MLD's steps_offset 1 over 1000 training steps: 1000 inference steps would start at t = 1000,
+# past the schedule's last index.
+MAX_STEPS = 999
 
 
 @dataclass

@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="model size: mld = the paper's size, small = CPU-trainable (default)")
         if stage == "vae":
             group = parser.add_argument_group("VAE architecture and loss (override the preset)")
-            group.add_argument("--latent-size", type=int, default=None, help="latent tokens (MLD: 1)")
+            group.add_argument("--latent-size", type=int, default=None,
+                               help="latent tokens (MLD: 1; the temporal layout derives it from the frames per token)")
             group.add_argument("--position-init", choices=["uniform", "sinusoidal"], default=None,
                                help="start of the learned positional tables (MLD: uniform)")
             group.add_argument("--velocity-weight", type=float, default=None,
@@ -41,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                help="with --frames-per-token > 1: overlap blends neighbouring tokens' frames "
                                     "(smooth), patch does not")
             group.add_argument("--layout", choices=["global", "temporal"], default=None,
-                               help="global: MLD's latent tokens; temporal: token k holds frames "
-                                    "[k*p, (k+1)*p) with p = --frames-per-token (sets --latent-size)")
+                               help="global: MLD's latent tokens; temporal (the small preset): token k holds "
+                                    "frames [k*p, (k+1)*p) with p = --frames-per-token")
             group.add_argument("--logvar-bias", type=float, default=None,
                                help="constant added to the encoder's log-variance (MLD: 0; -6 starts the "
                                     "posterior at std 0.05 so the decoder can read the latent early)")
@@ -70,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
         names = ("latent_size", "position_init", "velocity_weight", "acceleration_weight", "kl_weight", "dropout",
                  "logvar_bias", "frames_per_token", "output_window", "layout")
         overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-        if overrides.get("layout") == "temporal":
-            overrides["latent_size"] = -(-200 // overrides.get("frames_per_token", 1))
         path = stages.train_vae(settings, overrides)
     elif args.stage == "denoiser":
         overrides = {"dropout": args.dropout} if args.dropout is not None else {}

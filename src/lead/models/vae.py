@@ -73,9 +73,13 @@ class VAEConfig:
     def preset(cls, name: str, **overrides) -> VAEConfig:
         presets = {
             "mld": cls(),
-            # What trains on a 2-core CPU within an hour: the VAE dominates the cost (every frame is a
-            # token), so it gets 3 layers of 128-d.
-            "small": cls(latent_dim=128, num_layers=3, num_heads=4, ff_size=256),
+            # What trains on a 2-core CPU within an hour, and keeps the steps of a walk: MLD's layout at
+            # this size did not (docs/vae_sweep.md), the temporal layout does (a 25×128 latent).
+            "small": cls(latent_dim=128, num_layers=3, num_heads=4, ff_size=256, layout="temporal",
+                         frames_per_token=8, latent_size=25, position_init="sinusoidal", velocity_weight=1.0,
+                         acceleration_weight=1.0, dropout=0.0, logvar_bias=-6.0),
+            # MLD's layout at the small size (the first shipped model's VAE).
+            "small-global": cls(latent_dim=128, num_layers=3, num_heads=4, ff_size=256),
             "tiny": cls(latent_dim=32, num_layers=3, num_heads=2, ff_size=64),
         }
         return choose_preset(presets, name, overrides)

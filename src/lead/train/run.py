@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -48,7 +49,10 @@ def train_vae(settings: TrainSettings, overrides: dict | None = None) -> Path:
 
     normalizer = _dataset_normalizer(settings.data)
     skeleton = _skeleton_of(normalizer)
-    config = VAEConfig.preset(settings.preset, feature_dim=int(normalizer.mean.shape[-1]), **(overrides or {}))
+    overrides = dict(overrides or {})
+    config = VAEConfig.preset(settings.preset, feature_dim=int(normalizer.mean.shape[-1]), **overrides)
+    if config.layout == "temporal" and "latent_size" not in overrides:
+        config = dataclasses.replace(config, latent_size=-(-config.max_length // config.frames_per_token))
     module = VAEStage(config, settings.lr, settings.seed, normalizer, skeleton)
     module.schedule = _schedule(settings)
     train_loader, val_loader = make_loaders(settings, skeleton, normalizer)
