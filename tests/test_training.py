@@ -209,3 +209,12 @@ def test_output_smoothing_is_a_decoding_choice():
     assert torch.allclose(binomial_smooth(constant, torch.tensor([12]), 5), constant)
     with pytest.raises(ValueError):
         MotionVAE(dataclasses.replace(plain.config, output_smoothing=4))
+
+
+def test_same_seed_same_weights(tiny_dataset, tmp_path):
+    common = ["--data", str(tiny_dataset), "--preset", "tiny", "--batch-size", "4", "--max-steps", "2", "--seed", "5"]
+    assert main(["train", "vae", *common, "--out", str(tmp_path / "a")]) == 0
+    assert main(["train", "vae", *common, "--out", str(tmp_path / "b")]) == 0
+    a, b = MotionVAE.load(tmp_path / "a" / "vae"), MotionVAE.load(tmp_path / "b" / "vae")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), name

@@ -53,6 +53,7 @@ def train_vae(settings: TrainSettings, overrides: dict | None = None) -> Path:
     config = VAEConfig.preset(settings.preset, feature_dim=int(normalizer.mean.shape[-1]), **overrides)
     if config.layout == "temporal" and "latent_size" not in overrides:
         config = dataclasses.replace(config, latent_size=-(-config.max_length // config.frames_per_token))
+    torch.manual_seed(settings.seed)  # the weights' initialisation follows --seed
     module = VAEStage(config, settings.lr, settings.seed, normalizer, skeleton)
     module.schedule = _schedule(settings)
     train_loader, val_loader = make_loaders(settings, skeleton, normalizer)
@@ -116,6 +117,7 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
         settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim, text_dim=encoder.dim,
         **(overrides or {}),
     )
+    torch.manual_seed(settings.seed)  # the weights' initialisation follows --seed
     module = DenoiserStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed)
     module.schedule = _schedule(settings)
     trainer = fit(module, settings, "denoiser", train_loader, val_loader)
@@ -139,6 +141,7 @@ def train_projector(
         settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim,
         text_dim=encoder.dim, architecture=architecture,
     )
+    torch.manual_seed(settings.seed)  # the weights' initialisation follows --seed
     module = ProjectorStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed,
                             use_align, use_rec, use_var)
     module.schedule = _schedule(settings)
