@@ -91,3 +91,13 @@ def test_step_range_matches_the_scheduler(pipeline):
     assert int(scheduler.timesteps.max()) < scheduler.config.num_train_timesteps
     with pytest.raises(LeadError, match=f"1..{MAX_STEPS}"):
         pipeline("a person walks forward", 40, seed=0, num_inference_steps=MAX_STEPS + 1)
+
+
+def test_smoothing_low_passes_generated_frames(pipeline):
+    raw = pipeline("a person walks forward", 40, seed=2, num_inference_steps=3, smoothing=0)
+    smooth = pipeline("a person walks forward", 40, seed=2, num_inference_steps=3, smoothing=5)
+    rough = lambda f: np.abs(np.diff(f, 2, axis=0)).mean()  # noqa: E731
+    assert rough(smooth.features[0]) < rough(raw.features[0])
+    assert smooth.settings["smoothing"] == 5 and raw.settings["smoothing"] == 0
+    with pytest.raises(LeadError, match="odd"):
+        pipeline("a person walks forward", 40, seed=2, num_inference_steps=3, smoothing=4)

@@ -139,15 +139,24 @@ class TextToMotionPipeline:
         return latent / self.config.latent_scale
 
     @torch.no_grad()
-    def decode_latents(self, latent: torch.Tensor, lengths: list[int], use_projector: bool = True) -> torch.Tensor:
-        """VAE latents `[B, S, D]` → normalised features `[B, T, F]`; LEAD realigns first."""
+    def decode_latents(self, latent: torch.Tensor, lengths: list[int], use_projector: bool = True,
+                       smoothing: int | None = None) -> torch.Tensor:
+        """VAE latents `[B, S, D]` → normalised features `[B, T, F]`; LEAD realigns first. `smoothing`
+        (binomial taps, default the model's `smoothing`) low-passes the decoded frames over time."""
         if use_projector:
             if self.projector is None:
                 raise LeadError("this model has no projector/ component; use --no-projector (MLD) or train one")
             # The projector works in the unit-variance (scaled) latent space the denoiser samples in.
             scale = self.config.latent_scale
             latent = self.projector(latent * scale) / scale
-        return self.vae.decode(latent, torch.as_tensor(lengths))
+        lengths = torch.as_tensor(lengths)
+        features = self.vae.decode(latent, lengths)
+        taps = self.config.smoothing if smoothing is None else smoothing
+        if taps > 1:
+            from lead.models.layers import binomial_smooth, lengths_to_mask
+
+            features = binomial_smooth(features, lengths, taps) * lengths_to_mask(lengths, features.shape[1])[..., None]
+        return features
 
     def __call__(
         self,
@@ -160,6 +169,7 @@ class TextToMotionPipeline:
         use_projector: bool = True,
         batch_size: int = 32,
         progress=None,
+        smoothing: int | None = None,
     ) -> MotionOutput:
         from lead.motion.features import features_to_joints
 
@@ -170,6 +180,9 @@ class TextToMotionPipeline:
             raise LeadError(f"--steps must be in 1..{MAX_STEPS}, got {num_inference_steps}")
         if num_samples < 1:
             raise LeadError(f"--num-samples must be at least 1, got {num_samples}")
+        taps = self.config.smoothing if smoothing is None else int(smoothing)
+        if taps > 1 and taps % 2 == 0 or taps < 0:
+            raise LeadError(f"smoothing must be 0 or an odd number of taps (3, 5, 9, ...), got {taps}")
         all_texts = [t for t in texts for _ in range(num_samples)]
         all_lengths = [n for n in lengths for _ in range(num_samples)]
         seeds = [seed + i for i in range(len(all_texts))]
@@ -178,12 +191,13 @@ class TextToMotionPipeline:
             chunk = slice(start, start + batch_size)
             condition, empty = self.encode_text(all_texts[chunk])
             latent = self.sample_latents(condition, empty, seeds[chunk], num_inference_steps, guidance_scale, progress)
-            normalised = self.decode_latents(latent, all_lengths[chunk], use_projector)
+            normalised = self.decode_latents(latent, all_lengths[chunk], use_projector, taps)
             for row, length in zip(normalised, all_lengths[chunk]):
                 features.append(self.normalizer.denormalize(row[:length].numpy()).astype(np.float32))
         joints = [np.asarray(features_to_joints(f, self.config.skeleton), dtype=np.float32) for f in features]
         settings = dict(
             guidance_scale=guidance_scale, num_inference_steps=num_inference_steps, use_projector=use_projector,
             sampler="ddim", eta=0.0, seed=seed, num_samples=num_samples, concepts=sorted(self.concepts),
+            smoothing=taps,
         )
         return MotionOutput(all_texts, all_lengths, seeds, features, joints, settings)

@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
     parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
     parser.add_argument("--no-projector", action="store_true", help="skip LEAD's realignment: the MLD baseline")
+    parser.add_argument("--smoothing", type=int, default=None, metavar="TAPS",
+                        help="binomial low-pass of the generated frames (odd taps; 0 = off; default: the model's, "
+                             "5 for the shipped model)")
     parser.add_argument("--model", help="model folder (default: the small model shipped with lead)")
     parser.add_argument("--concept", action="append", default=[], help="a learned word (lead invert); repeatable")
     parser.add_argument("--out", default="out", help="output folder (default ./out)")
@@ -111,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         output = pipeline(
             texts, lengths, num_samples=args.num_samples, seed=args.seed, guidance_scale=args.guidance,
             num_inference_steps=args.steps, use_projector=not args.no_projector, progress=progress,
+            smoothing=args.smoothing,
             batch_size=batch_size,
         )
     from lead.generation_io import write_samples

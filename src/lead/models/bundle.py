@@ -31,6 +31,9 @@ class BundleConfig:
     min_frames: int = 40
     max_frames: int = 196
     latent_scale: float = 1.0
+    # Binomial low-pass (taps; 0/1 = off) applied to generated features after decoding: the small
+    # denoiser's latents carry noise that the decoder turns into frame jitter (docs/vae_sweep.md).
+    smoothing: int = 0
     dataset: str = ""
     license: str = ""
     notes: dict[str, Any] = field(default_factory=dict)
