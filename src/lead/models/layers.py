@@ -122,6 +122,28 @@ def sinusoidal_table(max_len: int, d_model: int, step: int = 1) -> torch.Tensor:
     return pe
 
 
+def triangular_window(patch: int) -> torch.Tensor:
+    """`[2p]` Bartlett weights, (k + 0.5) / p rising then falling: neighbours offset by p sum to 1."""
+    rise = (torch.arange(patch, dtype=torch.float32) + 0.5) / patch
+    return torch.cat([rise, rise.flip(0)])
+
+
+def overlap_add(windows: torch.Tensor, window: torch.Tensor, tokens: int, dim: int) -> torch.Tensor:
+    """`[B, N, 2p·F]` per-token frame windows → `[B, N·p, F]`: token j covers frames [j·p − p/2, j·p + 3p/2)
+    weighted by `window` `[2p]`; the weights are normalised where fewer than two windows overlap (the ends)."""
+    batch, patch = windows.shape[0], window.shape[0] // 2
+    window = window.to(windows.dtype)
+    windows = windows.reshape(batch, tokens, 2 * patch, dim) * window[:, None]
+    out = windows.new_zeros(batch, tokens + 1, patch, dim)
+    out[:, :tokens] += windows[:, :, :patch]
+    out[:, 1:] += windows[:, :, patch:]
+    weight = windows.new_zeros(tokens + 1, patch)
+    weight[:tokens] += window[:patch]
+    weight[1:] += window[patch:]
+    out = (out / weight[None, :, :, None]).reshape(batch, (tokens + 1) * patch, dim)
+    return out[:, patch // 2 : patch // 2 + tokens * patch]
+
+
 def binomial_smooth(x: torch.Tensor, lengths: torch.Tensor, size: int) -> torch.Tensor:
     """Low-pass `[B, T, F]` over time with a binomial kernel of `size` taps (3: [1, 2, 1] / 4), each
     sequence's ends extended by repeating its first/last valid frame (so padding never leaks in)."""

@@ -18,6 +18,8 @@ from lead.models.layers import (
     decoder_layer,
     encoder_layer,
     lengths_to_mask,
+    overlap_add,
+    triangular_window,
 )
 
 
@@ -123,9 +125,7 @@ class MotionVAE(nn.Module):
         self.overlap = patch > 1 and config.output_window == "overlap"
         self.final_layer = nn.Linear(d, config.feature_dim * patch * (2 if self.overlap else 1))
         if self.overlap:
-            # Bartlett weights over 2p frames: (k + 0.5) / p rising, then falling; neighbours sum to 1.
-            rise = (torch.arange(patch, dtype=torch.float32) + 0.5) / patch
-            self.register_buffer("window", torch.cat([rise, rise.flip(0)]), persistent=False)
+            self.register_buffer("window", triangular_window(patch), persistent=False)
 
     def tokens_for(self, frames: int) -> int:
         """Transformer tokens that hold `frames` frames."""
@@ -195,22 +195,7 @@ class MotionVAE(nn.Module):
         return features * lengths_to_mask(lengths, frames).unsqueeze(-1)
 
     def _overlap_add(self, windows: torch.Tensor, tokens: int) -> torch.Tensor:
-        """`[B, N, 2p·F]` token outputs → `[B, N·p, F]` frames: token j covers frames
-        [j·p − p/2, j·p + 3p/2), weighted by the triangular window, normalised where fewer overlap."""
-        batch, patch, dim = windows.shape[0], self.config.frames_per_token, self.config.feature_dim
-        windows = windows.reshape(batch, tokens, 2 * patch, dim) * self.window[:, None].to(windows.dtype)
-        lead = patch // 2
-        total = (tokens + 1) * patch
-        # fold: scatter each token's 2p frames to its place, summing overlaps (two halves per token).
-        first, second = windows[:, :, :patch], windows[:, :, patch:]
-        out = windows.new_zeros(batch, tokens + 1, patch, dim)
-        out[:, :tokens] += first
-        out[:, 1:] += second
-        weight = windows.new_zeros(tokens + 1, patch)
-        weight[:tokens] += self.window[:patch].to(windows.dtype)
-        weight[1:] += self.window[patch:].to(windows.dtype)
-        out = out / weight[None, :, :, None]
-        return out.reshape(batch, total, dim)[:, lead : lead + tokens * patch]
+        return overlap_add(windows, self.window, tokens, self.config.feature_dim)
 
     def loss(self, features: torch.Tensor, lengths: torch.Tensor,
              generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

@@ -16,7 +16,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lead.models.layers import LearnedPositionalEncoding, SkipTransformerEncoder, encoder_layer, lengths_to_mask
+from lead.models.layers import (
+    LearnedPositionalEncoding,
+    SkipTransformerEncoder,
+    encoder_layer,
+    lengths_to_mask,
+    overlap_add,
+    triangular_window,
+)
 
 
 class TemporalCodec(nn.Module):
@@ -38,8 +45,7 @@ class TemporalCodec(nn.Module):
         self.decoder = SkipTransformerEncoder(
             encoder_layer(d, config.num_heads, config.ff_size, config.dropout), config.num_layers, d)
         self.final_layer = nn.Linear(d, config.feature_dim * 2 * patch)
-        rise = (torch.arange(patch, dtype=torch.float32) + 0.5) / patch
-        self.register_buffer("window", torch.cat([rise, rise.flip(0)]), persistent=False)
+        self.register_buffer("window", triangular_window(patch), persistent=False)
 
     def _hold_last_pose(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """`[B, T, F]` → `[B, S·p, F]`: frames at and past each length replaced by its last frame."""
@@ -66,17 +72,4 @@ class TemporalCodec(nn.Module):
         return features * lengths_to_mask(lengths, frames).unsqueeze(-1)
 
     def _overlap_add(self, windows: torch.Tensor, tokens: int) -> torch.Tensor:
-        """`[B, N, 2p·F]` → `[B, N·p, F]`: token j covers frames [j·p − p/2, j·p + 3p/2) with a
-        triangular weight; overlapping weights sum to 1 (normalised at the two ends)."""
-        batch, patch, dim = windows.shape[0], self.config.frames_per_token, self.config.feature_dim
-        window = self.window.to(windows.dtype)
-        windows = windows.reshape(batch, tokens, 2 * patch, dim) * window[:, None]
-        out = windows.new_zeros(batch, tokens + 1, patch, dim)
-        out[:, :tokens] += windows[:, :, :patch]
-        out[:, 1:] += windows[:, :, patch:]
-        weight = windows.new_zeros(tokens + 1, patch)
-        weight[:tokens] += window[:patch]
-        weight[1:] += window[patch:]
-        out = (out / weight[None, :, :, None]).reshape(batch, (tokens + 1) * patch, dim)
-        lead = patch // 2
-        return out[:, lead : lead + tokens * patch]
+        return overlap_add(windows, self.window, tokens, self.config.feature_dim)
