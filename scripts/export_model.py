@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("source")
     parser.add_argument("target")
     parser.add_argument("--dtype", default="float16", choices=["float16", "float32"])
+    parser.add_argument("--smoothing", type=int, default=None,
+                        help="set the model's generation smoothing (binomial taps, odd; 0 = off)")
     args = parser.parse_args()
     source, target = Path(args.source), Path(args.target)
     dtype = getattr(torch, args.dtype)
@@ -35,7 +37,10 @@ def main() -> None:
         if (source / name).is_dir():
             cls.load(source / name).save(staging / name, dtype)
     Normalizer.load(source).save(staging)
-    write_bundle_config(staging, read_bundle_config(source))
+    bundle = read_bundle_config(source)
+    if args.smoothing is not None:
+        bundle.smoothing = args.smoothing
+    write_bundle_config(staging, bundle)
     for extra in ("LICENSE", "README.md"):
         if (source / extra).is_file():
             shutil.copyfile(source / extra, staging / extra)

@@ -28,21 +28,17 @@ def main() -> None:
     parser.add_argument("--label", default=None)
     parser.add_argument("--json", default=None, help="also write the row here")
     parser.add_argument("--smoothing", type=int, default=None,
-                        help="score with this output_smoothing instead of the saved one (0, 3, 5)")
+                        help="low-pass the decoded frames with this many binomial taps (as generation's "
+                             "smoothing does; default 0)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     config = read_bundle_config(args.model)
     vae = MotionVAE.load(f"{args.model}/vae")
-    if args.smoothing is not None:
-        import dataclasses
-
-        smoothed = MotionVAE(dataclasses.replace(vae.config, output_smoothing=args.smoothing))
-        smoothed.load_state_dict(vae.state_dict())
-        vae = smoothed
     normalizer = Normalizer.load(args.model)
     clips = real_clips(args.data, args.split, skeleton=config.skeleton, max_length=vae.config.max_length)
     captions = [c.caption for c in clips]
-    _, fake = vae_round_trip(vae, normalizer, [c.features for c in clips], config.skeleton)
+    _, fake = vae_round_trip(vae, normalizer, [c.features for c in clips], config.skeleton,
+                             smoothing=args.smoothing or 0)
     real_summary = summarize([c.joints for c in clips], captions)
     fake_summary = summarize(fake, captions)
     glob, aligned = mpjpe([c.joints for c in clips], fake)

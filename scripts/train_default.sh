@@ -6,9 +6,9 @@
 #
 # The VAE recipe is the one the sweep in docs/vae_sweep.md found: the temporal layout (latent token k
 # holds frames [8k, 8k+8): a fixed 25x128 latent), sinusoidal positions, velocity (and acceleration)
-# losses, no dropout, a log-variance bias of -6, lr 1e-3 with warm-up and cosine decay; decoded with a
-# 3-tap binomial smoothing (set in the exported config). Stage budgets are optimiser steps and
-# minutes; on the project's 2-core CPU the script takes about an hour (set OMP_WAIT_POLICY=PASSIVE
+# losses, no dropout, a log-variance bias of -6, lr 1e-3 with warm-up and cosine decay. Generated
+# motion is low-passed by a 5-tap binomial filter (the exported model's `smoothing`). Stage budgets
+# are optimiser steps and minutes; on the project's 2-core CPU the script takes about an hour (set OMP_WAIT_POLICY=PASSIVE
 # when the cores are shared). On a GPU, add EXTRA_ARGS="--accelerator gpu" and raise the step counts.
 set -euo pipefail
 DATA=${1:?usage: scripts/train_default.sh DATA_DIR [WORK_DIR]}
@@ -25,10 +25,10 @@ lead train vae "${COMMON[@]}" --batch-size 32 --lr 1e-3 --lr-schedule cosine --w
     --max-steps "$VAE_STEPS" --val-every 10 --layout temporal --frames-per-token 8 \
     --position-init sinusoidal --velocity-weight 1 --acceleration-weight "$VAE_ACCELERATION" --dropout 0 \
     --logvar-bias -6
-python "$(dirname "$0")/set_vae_smoothing.py" "$WORK" 3
 # Rare actions (kick: 2 of 2,472 training clips, bow: 11) are drawn ~10x more often than uniform.
 lead train denoiser "${COMMON[@]}" --batch-size 64 --lr 2e-4 --max-steps "$DENOISER_STEPS" \
     --max-time "$DENOISER_TIME" --val-every 20 --dropout 0 --balance content
 lead train projector "${COMMON[@]}" --batch-size 64 --lr 1e-4 --max-steps "$PROJECTOR_STEPS" \
     --max-time "$PROJECTOR_TIME" --val-every 20 --balance content
-python "$(dirname "$0")/export_model.py" "$WORK" "$(dirname "$0")/../src/lead/assets/default" --dtype float16
+python "$(dirname "$0")/export_model.py" "$WORK" "$(dirname "$0")/../src/lead/assets/default" --dtype float16 \
+    --smoothing 5

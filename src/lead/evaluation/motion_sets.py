@@ -44,9 +44,9 @@ def real_clips(data: str | Path, split: str = "test", min_length: int = 20, max_
 
 @torch.no_grad()
 def vae_round_trip(vae, normalizer, features: list[np.ndarray], skeleton: str = "humanml3d",
-                   batch_size: int = 32) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Encode each motion to its posterior mean, decode, de-normalise → (features `(T, F)`, joints
-    `(T, J, 3)`) per motion."""
+                   batch_size: int = 32, smoothing: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Encode each motion to its posterior mean, decode (low-passed by `smoothing` binomial taps, as the
+    pipeline does for generated motion), de-normalise → (features `(T, F)`, joints `(T, J, 3)`) per motion."""
     vae = vae.eval()
     out: list[np.ndarray] = []
     decoded_features: list[np.ndarray] = []
@@ -58,6 +58,10 @@ def vae_round_trip(vae, normalizer, features: list[np.ndarray], skeleton: str = 
             batch[row, : len(motion)] = torch.from_numpy(np.asarray(normalizer.normalize(motion), dtype=np.float32))
         latent, _, _ = vae.encode(batch, lengths, sample=False)
         recon = vae.decode(latent, lengths)
+        if smoothing > 1:
+            from lead.models.layers import binomial_smooth
+
+            recon = binomial_smooth(recon, lengths, smoothing)
         for row, length in enumerate(lengths.tolist()):
             decoded = normalizer.denormalize(recon[row, :length].numpy()).astype(np.float32)
             decoded_features.append(decoded)

@@ -150,7 +150,7 @@ def binomial_smooth(x: torch.Tensor, lengths: torch.Tensor, size: int) -> torch.
     if size <= 1:
         return x
     if size % 2 != 1:
-        raise ValueError(f"output_smoothing must be odd, got {size}")
+        raise ValueError(f"smoothing must be an odd number of taps, got {size}")
     kernel = torch.tensor([math.comb(size - 1, k) for k in range(size)], dtype=x.dtype, device=x.device)
     kernel = kernel / kernel.sum()
     radius = size // 2

@@ -14,7 +14,6 @@ from lead.models.layers import (
     LearnedPositionalEncoding,
     SkipTransformerDecoder,
     SkipTransformerEncoder,
-    binomial_smooth,
     decoder_layer,
     encoder_layer,
     lengths_to_mask,
@@ -66,10 +65,6 @@ class VAEConfig:
     # so the denoiser and projector are unchanged, but each token encodes a short stretch of motion.
     # MLD's layout did not learn leg motion in the CPU budget (docs/vae_sweep.md); this one does.
     layout: str = "global"
-    # Decoded features low-passed over time by a binomial kernel of this many taps (0/1: off). A
-    # decoding choice, not a weight: it can be set on a trained VAE. 3 taps removed most of a small
-    # VAE's frame jitter at no cost in joint error (docs/vae_sweep.md).
-    output_smoothing: int = 0
 
     @classmethod
     def preset(cls, name: str, **overrides) -> VAEConfig:
@@ -101,8 +96,6 @@ class MotionVAE(nn.Module):
             raise ValueError(f"position_init must be 'uniform' or 'sinusoidal', got {config.position_init!r}")
         if patch < 1:
             raise ValueError(f"frames_per_token must be >= 1, got {patch}")
-        if config.output_smoothing > 1 and config.output_smoothing % 2 != 1:
-            raise ValueError(f"output_smoothing must be odd, got {config.output_smoothing}")
         if config.layout not in ("global", "temporal"):
             raise ValueError(f"layout must be 'global' or 'temporal', got {config.layout!r}")
         if config.layout == "temporal":
@@ -171,13 +164,6 @@ class MotionVAE(nn.Module):
 
     def decode(self, latent: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = torch.as_tensor(lengths, device=latent.device)
-        features = self._decode(latent, lengths)
-        if self.config.output_smoothing > 1:
-            mask = lengths_to_mask(lengths, features.shape[1]).unsqueeze(-1)
-            features = binomial_smooth(features, lengths, self.config.output_smoothing) * mask
-        return features
-
-    def _decode(self, latent: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.config.layout == "temporal":
             return self.temporal.decode(latent, lengths)
         batch = latent.shape[0]
