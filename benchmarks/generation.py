@@ -22,7 +22,7 @@ from lead.models.projector import LatentProjector, ProjectorConfig
 from lead.models.text import build_text_encoder
 from lead.models.vae import MotionVAE, VAEConfig
 from lead.motion.features import Normalizer
-from lead.pipeline import TextToMotionPipeline
+from lead.pipeline import DEFAULT, TextToMotionPipeline
 
 FRAMES = 196
 
@@ -51,17 +51,18 @@ def measure(pipe: TextToMotionPipeline, batch: int, use_projector: bool, repeats
     texts = [f"a person walks forward and waves {i}" for i in range(batch)]
     seeds = list(range(batch))
     lengths = [FRAMES] * batch
-    condition, empty = pipe.encode_text(texts)
-    latent = pipe.sample_latents(condition, empty, seeds)
+    prompt = pipe.encode_prompt(texts)
+    z = pipe.sample(prompt, seeds)
+    projector = DEFAULT if use_projector else None
 
     def text():
-        pipe.encode_text(texts)
+        pipe.encode_prompt(texts)
 
     def denoise():
-        pipe.sample_latents(condition, empty, seeds, 50, 7.5)
+        pipe.sample(prompt, seeds, num_inference_steps=50, guidance_scale=7.5)
 
     def decode():
-        pipe.decode_latents(latent, lengths, use_projector)
+        pipe.decode(z, lengths, projector)
 
     def full():
         pipe(texts, lengths, seed=0, guidance_scale=7.5, num_inference_steps=50, use_projector=use_projector,

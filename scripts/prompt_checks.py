@@ -17,8 +17,7 @@ import numpy as np
 import torch
 
 from lead.evaluation import motion_quality as mq
-from lead.motion.features import features_to_joints
-from lead.pipeline import TextToMotionPipeline
+from lead.pipeline import DEFAULT, TextToMotionPipeline
 
 PROMPTS = [
     ("a person walks forward happily", 100),
@@ -60,13 +59,12 @@ def main() -> None:
     rows: dict[tuple[str, str], list[dict]] = {}
     with torch.no_grad():
         for seed in args.seeds:
-            condition, empty = pipe.encode_text(texts)
-            latent = pipe.sample_latents(condition, empty, [seed * 1000 + i for i in range(len(texts))])
+            seeds = [seed * 1000 + i for i in range(len(texts))]
+            _, decoded, _ = next(pipe.generate_batches(texts, lengths, seeds, {"mld": None, "lead": DEFAULT},
+                                                       batch_size=len(texts)))
             for path in ("mld", "lead"):
-                decoded = pipe.decode_latents(latent, lengths, use_projector=path == "lead")
-                for index, (text, length) in enumerate(PROMPTS):
-                    features = pipe.normalizer.denormalize(decoded[index, :length].numpy())
-                    joints = np.asarray(features_to_joints(features, pipe.config.skeleton))
+                _, positions = pipe.to_motion(decoded[path], lengths)
+                for index, (text, joints) in enumerate(zip(texts, positions)):
                     rows.setdefault((text, path), []).append(measure(joints, text))
                     if args.out and seed == args.seeds[0]:
                         out = Path(args.out)

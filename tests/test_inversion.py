@@ -188,12 +188,18 @@ def test_invert_and_generate_with_the_concept_via_the_cli(tmp_path, tiny_model, 
     assert generated.shape == (40, 263) and np.isfinite(generated).all()
     # The learned vector is what conditions the generation: the init word's vector gives another motion.
     fresh = TextToMotionPipeline.from_pretrained(tiny_model)
-    fresh.load_concept(concept_path)
-    with_concept = fresh("a person <elderly> walks", 40, seed=0, num_inference_steps=3).features[0]
+    learned = fresh.load_concept(concept_path)
+    with_concept = fresh("a person <elderly> walks", 40, seed=0, num_inference_steps=3,
+                         concepts=[learned]).features[0]
     np.testing.assert_allclose(with_concept, generated, atol=1e-5)
-    fresh.concepts["<elderly>"] = fresh.text_encoder.add_placeholder("<elderly>", "old")
-    with_init = fresh("a person <elderly> walks", 40, seed=0, num_inference_steps=3).features[0]
+    init = {"<elderly>": fresh.text_encoder.add_placeholder("<elderly>", "old")}
+    with_init = fresh("a person <elderly> walks", 40, seed=0, num_inference_steps=3, concepts=init).features[0]
     assert not np.allclose(with_init, with_concept)
+    # Concepts are per call: the pipeline keeps none, so a later call without it is refused.
+    with pytest.raises(LeadError, match="no concept"):
+        fresh("a person <elderly> walks", 40, seed=0, num_inference_steps=3)
+    with pytest.raises(LeadError, match="two concepts"):
+        fresh("a person <elderly> walks", 40, num_inference_steps=3, concepts=[learned, learned])
 
 
 def test_concept_of_another_text_encoder_is_refused(tmp_path, tiny_model, pipeline):

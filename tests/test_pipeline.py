@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from lead.diffusion import classifier_free_guidance, ddim_sample
+from lead.diffusion import SAMPLERS, classifier_free_guidance, make_scheduler, sample
 from lead.errors import LeadError
-from lead.pipeline import TextToMotionPipeline
+from lead.pipeline import DEFAULT, TextToMotionPipeline
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +40,14 @@ def test_projector_switch_changes_only_the_realignment(pipeline):
     mld = pipeline("a person walks forward", 40, seed=1, num_inference_steps=5, use_projector=False)
     assert not np.allclose(lead.features[0], mld.features[0])
     # The MLD path is exactly: sample → VAE decode.
-    condition, empty = pipeline.encode_text(["a person walks forward"])
-    latent = pipeline.sample_latents(condition, empty, [1], 5, 7.5)
-    decoded = pipeline.vae.decode(latent, torch.tensor([40]))[0].numpy()
+    z = pipeline.sample(pipeline.encode_prompt(["a person walks forward"]), [1], num_inference_steps=5)
+    decoded = pipeline.vae.decode(z / pipeline.config.latent_scale, torch.tensor([40]))[0].numpy()
     np.testing.assert_allclose(pipeline.normalizer.denormalize(decoded), mld.features[0], atol=1e-5)
+    # ... and LEAD's: the projector on z, then the same decode; another projector object plugs in the same way.
+    realigned = pipeline.decode(z, [40], pipeline.projector, smoothing=0)
+    np.testing.assert_allclose(pipeline.decode(z, [40], DEFAULT, smoothing=0), realigned)
+    np.testing.assert_allclose(pipeline.decode(z, [40], None, smoothing=0),
+                               pipeline.latent_space.decode(z, [40]))
 
 
 @pytest.mark.parametrize(
@@ -71,10 +75,10 @@ def test_ddim_with_perfect_denoiser_recovers_the_target():
 
     def denoise(latent, t, condition):
         a = alphas[int(t)]
-        return (latent - a.sqrt() * target.repeat(latent.shape[0] // 2, 1, 1)) / (1 - a).sqrt()
+        return (latent - a.sqrt() * target) / (1 - a).sqrt()
 
     noise = torch.randn(2, 1, 8, generator=torch.Generator().manual_seed(1))
-    out = ddim_sample(denoise, noise, torch.zeros(2, 4), torch.zeros(2, 4), 20, 1.0, scheduler)
+    out = sample(lambda latent, t: denoise(latent, t, None), noise, scheduler, 20, {"eta": 0.0})
     # MLD's DDIM (set_alpha_to_one=False) stops at ᾱ_0 = 1 − 0.00085, not at 1, so the result keeps
     # √(1−ᾱ_0) ≈ 0.03 of the implied noise.
     assert (out - target).abs().max() < 0.1
@@ -91,6 +95,77 @@ def test_step_range_matches_the_scheduler(pipeline):
     assert int(scheduler.timesteps.max()) < scheduler.config.num_train_timesteps
     with pytest.raises(LeadError, match=f"1..{MAX_STEPS}"):
         pipeline("a person walks forward", 40, seed=0, num_inference_steps=MAX_STEPS + 1)
+    for name, spec in SAMPLERS.items():  # every registered sampler accepts its whole advertised range
+        scheduler = spec.build()
+        scheduler.set_timesteps(spec.max_steps)
+        assert int(scheduler.timesteps.max()) < scheduler.config.num_train_timesteps, name
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_every_sampler_recovers_x0_from_a_perfect_denoiser(name):
+    """The shared loop drives each diffusers scheduler correctly (input scaling, init sigma): with the
+    exact noise of a known z0, 10 steps land near z0, and the callback's x0 is z0 at every step."""
+    from lead.diffusion.noise import alpha_bar
+
+    target = torch.randn(2, 3, 8, generator=torch.Generator().manual_seed(0))
+
+    def denoise(model_input, t):
+        a = alpha_bar(t, model_input)
+        return (model_input - a.sqrt() * target) / (1 - a).sqrt()
+
+    seen = []
+    noise = torch.randn(2, 3, 8, generator=torch.Generator().manual_seed(1))
+    spec = SAMPLERS[name]
+    out = sample(denoise, noise, make_scheduler(name), 10, spec.step_kwargs, callback=seen.append)
+    assert len(seen) == 10 and [s.index for s in seen] == list(range(10))
+    for state in seen:
+        np.testing.assert_allclose(state.x0, target, atol=1e-3)
+    assert (out - target).abs().max() < 0.1
+
+
+def test_callback_can_edit_the_latent(pipeline):
+    """A callback that returns a tensor replaces the latent: pinning z to zero at every step gives the
+    decode of zeros; one that returns None changes nothing."""
+    prompt = pipeline.encode_prompt(["a person walks forward"])
+    plain = pipeline.sample(prompt, [4], num_inference_steps=4)
+    watched = pipeline.sample(prompt, [4], num_inference_steps=4, callback=lambda state: None)
+    torch.testing.assert_close(plain, watched, rtol=0, atol=0)
+    pinned = pipeline.sample(prompt, [4], num_inference_steps=4, callback=lambda state: torch.zeros_like(state.latent))
+    assert torch.count_nonzero(pinned) == 0
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_generate_with_each_sampler(pipeline, name):
+    out = pipeline("a person walks forward", 40, seed=0, num_inference_steps=4, sampler=name)
+    assert out.settings["sampler"] == name and np.isfinite(out.features[0]).all()
+
+
+def test_unknown_sampler_and_step_range_name_the_parameter(pipeline):
+    with pytest.raises(LeadError, match="unknown sampler 'heun'.*ddim"):
+        pipeline("a person walks forward", 40, sampler="heun")
+    with pytest.raises(LeadError, match="num_inference_steps must be an integer in 1..1000 for the dpm"):
+        pipeline("a person walks forward", 40, sampler="dpm++", num_inference_steps=0)
+
+
+def test_initial_latents_and_generator(pipeline):
+    prompt = pipeline.encode_prompt(["a person walks forward", "someone waves"])
+    by_seed = pipeline.sample(prompt, [5, 6], num_inference_steps=3)
+    given = pipeline.sample(prompt, latents=pipeline.initial_noise([5, 6]), num_inference_steps=3)
+    torch.testing.assert_close(by_seed, given, rtol=0, atol=0)
+    a = pipeline.sample(prompt, generator=torch.Generator().manual_seed(9), num_inference_steps=3)
+    b = pipeline.sample(prompt, generator=torch.Generator().manual_seed(9), num_inference_steps=3)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    with pytest.raises(LeadError, match="latents has shape"):
+        pipeline.sample(prompt, latents=torch.zeros(1, 1, 1), num_inference_steps=3)
+
+
+def test_pipeline_to_dtype_keeps_the_motion(pipeline, tiny_model):
+    """.to(dtype) casts every network; float64 reproduces float32 within float32 rounding."""
+    wide = TextToMotionPipeline.from_pretrained(tiny_model).to("cpu", torch.float64)
+    assert next(wide.denoiser.parameters()).dtype == torch.float64
+    a = pipeline("a person walks forward", 40, seed=2, num_inference_steps=4).features[0]
+    b = wide("a person walks forward", 40, seed=2, num_inference_steps=4).features[0]
+    np.testing.assert_allclose(a, b, atol=1e-3)
 
 
 def test_smoothing_low_passes_generated_frames(pipeline):

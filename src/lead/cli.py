@@ -40,12 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     top = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction] = {}
     for module_name, group in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:
-                continue  # a command not built yet
-            raise
+        module = importlib.import_module(module_name)  # every listed command exists; a failure is a bug
         if group is None:
             module.register(top)
             continue

@@ -1,26 +1,45 @@
-"""Text → motion: encode text, DDIM + classifier-free guidance in the VAE latent space, LEAD's
-realignment (projector encode → decode) unless switched off (the MLD baseline), VAE decode,
-de-normalise, recover joints."""
+"""The generation core: three stages every caller composes.
+
+    prompt = pipe.encode_prompt(texts, concepts)                      # text → condition
+    z = pipe.sample(prompt, seeds, sampler, steps, guidance, callback)  # noise → clean z
+    features = pipe.decode(z, lengths, projector)                     # z → normalised features
+    pipe(texts, lengths, ...)                                         # the three, in batches, → joints
+
+z is the scaled latent (`lead.models.latent`). `decode` realigns z through LEAD's projector first
+(the model's own by default; `projector=None` is the MLD baseline; any other `LatentProjector` for
+ablations), then the VAE decodes, and the frames are low-passed by the model's `smoothing`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from lead.diffusion import ddim_sample, make_sampling_scheduler
+from lead import defaults
+from lead.diffusion import (
+    DEFAULT_SAMPLER,
+    Callback,
+    ClassifierFreeGuidance,
+    check_steps,
+    get_sampler,
+)
+from lead.diffusion import sample as run_sampler
 from lead.errors import LeadError
 from lead.models.bundle import BundleConfig, default_model_path, model_identity, read_bundle_config
 from lead.models.denoiser import LatentDenoiser
+from lead.models.latent import LatentSpace
 from lead.models.projector import LatentProjector
 from lead.models.text import TextEncoder, build_text_encoder
 from lead.models.vae import MotionVAE
 
 # DDIM with MLD's steps_offset 1 over 1000 training steps: 1000 inference steps would start at t = 1000,
 # past the schedule's last index.
-MAX_STEPS = 999
+MAX_STEPS = get_sampler("ddim").max_steps
+DEFAULT = "default"  # decode(projector=DEFAULT): the model's own projector
 
 
 @dataclass
@@ -33,6 +52,36 @@ class MotionOutput:
     features: list[np.ndarray]  # each (T, F), de-normalised HumanML3D features
     joints: list[np.ndarray]  # each (T, J, 3), metres, Y up
     settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class Prompt:
+    """Encoded texts: the pooled condition `[B, C]` and the empty-text embedding `[B, C]` for guidance."""
+
+    texts: list[str]
+    condition: torch.Tensor
+    empty: torch.Tensor
+    concepts: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, rows: slice) -> Prompt:
+        return Prompt(self.texts[rows], self.condition[rows], self.empty[rows], self.concepts)
+
+
+def _concept_vectors(concepts) -> dict[str, torch.Tensor]:
+    """None, a {token: embedding} dict, or a list of `Concept`s → {token: embedding}, duplicates refused."""
+    if not concepts:
+        return {}
+    if isinstance(concepts, dict):
+        return dict(concepts)
+    vectors: dict[str, torch.Tensor] = {}
+    for concept in concepts:
+        if concept.token in vectors:
+            raise LeadError(f"two concepts claim the token {concept.token}; give each token once")
+        vectors[concept.token] = concept.embedding
+    return vectors
 
 
 class TextToMotionPipeline:
@@ -53,7 +102,9 @@ class TextToMotionPipeline:
         self.normalizer = normalizer
         self.config = config
         self.identity = identity or {}
-        self.concepts: dict[str, torch.Tensor] = {}
+        self.latent_space = LatentSpace(self.vae, config.latent_scale)
+        self.device = torch.device("cpu")
+        self.dtype = torch.float32
 
     @classmethod
     def from_pretrained(
@@ -79,8 +130,21 @@ class TextToMotionPipeline:
         normalizer = Normalizer.load(folder)
         return cls(text_encoder, vae, denoiser, normalizer, config, projector, model_identity(folder))
 
+    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> TextToMotionPipeline:
+        """Move the networks (text encoder included) to `device` and/or cast them to `dtype`. Noise is
+        always drawn on the CPU in float32 from the seeds, so a seed gives the same motion anywhere."""
+        device = torch.device(device) if device is not None else self.device
+        dtype = dtype or self.dtype
+        for module in (self.vae, self.denoiser, self.projector):
+            if module is not None:
+                module.to(device=device, dtype=dtype)
+        self.text_encoder.to(device=device)
+        self.device, self.dtype = device, dtype
+        return self
+
     # --- concepts (motion textual inversion) -------------------------------------------
-    def load_concept(self, path: str | Path) -> str:
+    def load_concept(self, path: str | Path):
+        """Read and check a concept file (`lead invert`); pass the result to `encode_prompt(concepts=...)`."""
         from lead.inversion import load_concept
 
         concept = load_concept(path)
@@ -89,9 +153,12 @@ class TextToMotionPipeline:
                 f"concept {path} was learned for text encoder {concept.text_encoder_identity!r}, "
                 f"but this model uses {self.text_encoder.identity!r}"
             )
-        self.text_encoder.add_placeholder(concept.token)
-        self.concepts[concept.token] = concept.embedding
-        return concept.token
+        width = self.text_encoder.input_embeddings.weight.shape[-1]
+        if concept.embedding.shape != (width,):
+            raise LeadError(f"concept {path}: its embedding has shape {tuple(concept.embedding.shape)}, but "
+                            f"this model's text encoder takes {width}-d word embeddings; it belongs to another "
+                            "text encoder")
+        return concept
 
     # --- validation ----------------------------------------------------------------------
     def check_request(self, texts: list[str], lengths: list[int]) -> None:
@@ -106,7 +173,7 @@ class TextToMotionPipeline:
                 raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
             if len(text) > MAX_TEXT_CHARS:
                 raise LeadError(f"text is {len(text)} characters long; at most {MAX_TEXT_CHARS} are accepted")
-        low, high = 1, min(self.vae.config.max_length, self.config.max_frames)
+        low, high = 1, self.max_frames
         for length in lengths:
             if not low <= length <= high:
                 raise LeadError(
@@ -114,43 +181,82 @@ class TextToMotionPipeline:
                     f"({high / self.config.fps:.1f} s at {self.config.fps} fps)"
                 )
 
-    # --- generation ------------------------------------------------------------------------
+    @property
+    def max_frames(self) -> int:
+        return min(self.vae.config.max_length, self.config.max_frames)
+
+    # --- stage 1: text → condition ---------------------------------------------------------
     @torch.no_grad()
-    def encode_text(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        with self.text_encoder.placeholders(self.concepts):
+    def encode_prompt(self, texts: Sequence[str], concepts=None) -> Prompt:
+        """Pooled text embeddings of `texts`; `concepts` (a list of `Concept`s or {token: embedding})
+        give the learned words this call may use."""
+        texts = list(texts)
+        vectors = _concept_vectors(concepts)
+        with self.text_encoder.placeholders(vectors):
             condition = self.text_encoder.encode_pooled(texts)
-        return condition, self.text_encoder.empty(len(texts))
+        empty = self.text_encoder.empty(len(texts))
+        return Prompt(texts, condition.to(self.device, self.dtype), empty.to(self.device, self.dtype), sorted(vectors))
 
-    def initial_noise(self, seeds: list[int]) -> torch.Tensor:
-        shape = (self.denoiser.config.latent_size, self.denoiser.config.latent_dim)
-        return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in seeds])
+    # --- stage 2: condition → z ------------------------------------------------------------
+    def initial_noise(self, seeds: Sequence[int]) -> torch.Tensor:
+        """Unit Gaussian `[B, S, D]`, row i from `seeds[i]` (drawn on the CPU in float32)."""
+        shape = self.latent_space.shape
+        return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
 
     @torch.no_grad()
-    def sample_latents(
-        self, condition: torch.Tensor, empty: torch.Tensor, seeds: list[int],
-        num_inference_steps: int = 50, guidance_scale: float = 7.5, progress=None,
+    def sample(
+        self,
+        prompt: Prompt,
+        seeds: Sequence[int] | None = None,
+        generator: torch.Generator | None = None,
+        sampler: str = DEFAULT_SAMPLER,
+        num_inference_steps: int = defaults.STEPS,
+        guidance_scale: float = defaults.GUIDANCE,
+        guidance=None,
+        latents: torch.Tensor | None = None,
+        callback: Callback | None = None,
+        progress: Callable | None = None,
     ) -> torch.Tensor:
-        """Clean VAE latents `[B, S, D]` (unscaled)."""
-        noise = self.initial_noise(seeds)
-        latent = ddim_sample(
-            self.denoiser, noise, condition, empty, num_inference_steps, guidance_scale,
-            make_sampling_scheduler(), progress,
-        )
-        return latent / self.config.latent_scale
+        """Clean z `[B, S, D]` for `prompt`, from `latents` (initial noise) if given, else one noise per
+        seed, else noise from `generator`. `guidance` (a wrapper such as `ClassifierFreeGuidance`)
+        overrides `guidance_scale`; `callback(StepState)` sees each step and may replace the latent."""
+        check_steps(sampler, num_inference_steps)
+        if latents is None:
+            if seeds is not None:
+                if len(seeds) != len(prompt):
+                    raise LeadError(f"{len(seeds)} seeds for {len(prompt)} prompts")
+                latents = self.initial_noise(seeds)
+            else:
+                latents = torch.randn((len(prompt), *self.latent_space.shape), generator=generator)
+        elif latents.shape != (len(prompt), *self.latent_space.shape):
+            raise LeadError(f"latents has shape {tuple(latents.shape)}; expected "
+                            f"{(len(prompt), *self.latent_space.shape)}")
+        latents = latents.to(self.device, self.dtype)
+        guide = guidance or ClassifierFreeGuidance(float(guidance_scale))
+        denoise = guide(self.denoiser, prompt.condition, prompt.empty)
+        spec = get_sampler(sampler)
+        return run_sampler(denoise, latents, spec.build(), num_inference_steps, spec.step_kwargs, callback, progress)
+
+    # --- stage 3: z → features -------------------------------------------------------------
+    def _projector(self, projector) -> LatentProjector | None:
+        if isinstance(projector, str) and projector == DEFAULT:
+            if self.projector is None:
+                raise LeadError("this model has no projector/ component: decode with projector=None (MLD) "
+                                "or train one with `lead train projector`")
+            return self.projector
+        return projector
 
     @torch.no_grad()
-    def decode_latents(self, latent: torch.Tensor, lengths: list[int], use_projector: bool = True,
-                       smoothing: int | None = None) -> torch.Tensor:
-        """VAE latents `[B, S, D]` → normalised features `[B, T, F]`; LEAD realigns first. `smoothing`
-        (binomial taps, default the model's `smoothing`) low-passes the decoded frames over time."""
-        if use_projector:
-            if self.projector is None:
-                raise LeadError("this model has no projector/ component; use --no-projector (MLD) or train one")
-            # The projector works in the unit-variance (scaled) latent space the denoiser samples in.
-            scale = self.config.latent_scale
-            latent = self.projector(latent * scale) / scale
-        lengths = torch.as_tensor(lengths)
-        features = self.vae.decode(latent, lengths)
+    def decode(self, z: torch.Tensor, lengths: Sequence[int], projector=DEFAULT,
+               smoothing: int | None = None) -> torch.Tensor:
+        """z `[B, S, D]` → normalised features `[B, max(lengths), F]`: LEAD realigns z through
+        `projector` (the model's by default, None: MLD), the VAE decodes, `smoothing` binomial taps
+        (default the model's) low-pass the frames."""
+        projector = self._projector(projector)
+        if projector is not None:
+            z = projector(z)
+        lengths = torch.as_tensor(list(lengths), device=z.device)
+        features = self.latent_space.decode(z, lengths)
         taps = self.config.smoothing if smoothing is None else smoothing
         if taps > 1:
             from lead.models.layers import binomial_smooth, lengths_to_mask
@@ -158,28 +264,68 @@ class TextToMotionPipeline:
             features = binomial_smooth(features, lengths, taps) * lengths_to_mask(lengths, features.shape[1])[..., None]
         return features
 
+    def to_motion(self, features: torch.Tensor, lengths: Sequence[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Normalised features `[B, T, F]` → (de-normalised features `(T, F)`, joints `(T, J, 3)`) per row."""
+        from lead.motion.features import features_to_joints
+
+        rows = features.detach().to("cpu", torch.float32).numpy()
+        raw = [self.normalizer.denormalize(row[:length]).astype(np.float32) for row, length in zip(rows, lengths)]
+        joints = [np.asarray(features_to_joints(f, self.config.skeleton), dtype=np.float32) for f in raw]
+        return raw, joints
+
+    def generate_batches(
+        self,
+        texts: Sequence[str],
+        lengths: Sequence[int],
+        seeds: Sequence[int],
+        projectors: Mapping | None = None,
+        batch_size: int = defaults.BATCH_SIZE,
+        concepts=None,
+        sampler: str = DEFAULT_SAMPLER,
+        num_inference_steps: int = defaults.STEPS,
+        guidance_scale: float = defaults.GUIDANCE,
+        smoothing: int | None = None,
+        callback: Callback | None = None,
+        progress: Callable | None = None,
+        batches: Callable | None = None,
+    ) -> Iterator[tuple[slice, dict, list[str]]]:
+        """Sample once per text, decode the same z several ways: yields (rows, {name: normalised features
+        `[b, T, F]`}, concepts used) per batch. `projectors` maps a row name to DEFAULT (the model's
+        projector), None (MLD) or a `LatentProjector`; default {"lead": DEFAULT}. `batches` wraps the
+        batch iterator (e.g. tqdm); `progress` wraps each run's timesteps."""
+        projectors = dict(projectors) if projectors is not None else {"lead": DEFAULT}
+        resolved = {name: self._projector(projector) for name, projector in projectors.items()}
+        starts = range(0, len(texts), batch_size)
+        for start in batches(starts) if batches else starts:
+            rows = slice(start, start + batch_size)
+            prompt = self.encode_prompt(texts[rows], concepts)
+            z = self.sample(prompt, seeds[rows], sampler=sampler, num_inference_steps=num_inference_steps,
+                            guidance_scale=guidance_scale, callback=callback, progress=progress)
+            yield rows, {name: self.decode(z, lengths[rows], projector, smoothing)
+                         for name, projector in resolved.items()}, prompt.concepts
+
     def __call__(
         self,
         texts: list[str] | str,
         lengths: list[int] | int,
         num_samples: int = 1,
         seed: int = 0,
-        guidance_scale: float = 7.5,
-        num_inference_steps: int = 50,
+        guidance_scale: float = defaults.GUIDANCE,
+        num_inference_steps: int = defaults.STEPS,
         use_projector: bool = True,
-        batch_size: int = 32,
+        batch_size: int = defaults.BATCH_SIZE,
         progress=None,
         smoothing: int | None = None,
+        sampler: str = DEFAULT_SAMPLER,
+        concepts=None,
+        callback: Callback | None = None,
     ) -> MotionOutput:
-        from lead.motion.features import features_to_joints
-
         texts = [texts] if isinstance(texts, str) else list(texts)
         lengths = [lengths] * len(texts) if isinstance(lengths, int) else list(lengths)
         self.check_request(texts, lengths)
-        if not 1 <= num_inference_steps <= MAX_STEPS:
-            raise LeadError(f"--steps must be in 1..{MAX_STEPS}, got {num_inference_steps}")
+        check_steps(sampler, num_inference_steps)
         if num_samples < 1:
-            raise LeadError(f"--num-samples must be at least 1, got {num_samples}")
+            raise LeadError(f"num_samples must be at least 1, got {num_samples}")
         taps = self.config.smoothing if smoothing is None else int(smoothing)
         if taps > 1 and taps % 2 == 0 or taps < 0:
             raise LeadError(f"smoothing must be 0 or an odd number of taps (3, 5, 9, ...), got {taps}")
@@ -187,17 +333,19 @@ class TextToMotionPipeline:
         all_lengths = [n for n in lengths for _ in range(num_samples)]
         seeds = [seed + i for i in range(len(all_texts))]
         features: list[np.ndarray] = []
-        for start in range(0, len(all_texts), batch_size):
-            chunk = slice(start, start + batch_size)
-            condition, empty = self.encode_text(all_texts[chunk])
-            latent = self.sample_latents(condition, empty, seeds[chunk], num_inference_steps, guidance_scale, progress)
-            normalised = self.decode_latents(latent, all_lengths[chunk], use_projector, taps)
-            for row, length in zip(normalised, all_lengths[chunk]):
-                features.append(self.normalizer.denormalize(row[:length].numpy()).astype(np.float32))
-        joints = [np.asarray(features_to_joints(f, self.config.skeleton), dtype=np.float32) for f in features]
+        joints: list[np.ndarray] = []
+        used: list[str] = []
+        for rows, decoded, concepts_used in self.generate_batches(
+            all_texts, all_lengths, seeds, {"out": DEFAULT if use_projector else None}, batch_size, concepts,
+            sampler, num_inference_steps, guidance_scale, taps, callback, progress,
+        ):
+            raw, positions = self.to_motion(decoded["out"], all_lengths[rows])
+            features += raw
+            joints += positions
+            used = concepts_used
         settings = dict(
             guidance_scale=guidance_scale, num_inference_steps=num_inference_steps, use_projector=use_projector,
-            sampler="ddim", eta=0.0, seed=seed, num_samples=num_samples, concepts=sorted(self.concepts),
-            smoothing=taps,
+            sampler=sampler, **get_sampler(sampler).step_kwargs, seed=seed, num_samples=num_samples,
+            concepts=used, smoothing=taps,
         )
         return MotionOutput(all_texts, all_lengths, seeds, features, joints, settings)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from lead.commands.options import add_sampling_arguments, check_sampling_arguments
+
 T2M_EPILOG = """examples:
   lead eval t2m --data data/bandai-hml --model runs/default --evaluator models/evaluator --out runs/eval
   lead eval t2m ... --replications 5 --mm-texts 20 --mm-generations 12     # a quicker, smaller run
@@ -68,8 +70,7 @@ def _register_t2m(subparsers: argparse._SubParsersAction) -> None:
                         help="extra projector rows: a projector folder, or a component of --model (projector-mlp)")
     parser.add_argument("--replications", type=int, default=20, help="replications (default 20, as published)")
     parser.add_argument("--split", default="test", help="split to evaluate (default test)")
-    parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance (default 7.5)")
-    parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
+    add_sampling_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=32, help="generation batch (default 32)")
     parser.add_argument("--mm-texts", type=int, default=100, help="MModality texts (default 100; 0 skips it)")
     parser.add_argument("--mm-generations", type=int, default=30, help="generations per MModality text (default 30)")
@@ -121,8 +122,7 @@ def _register_motion(subparsers: argparse._SubParsersAction) -> None:
                         help="which sets to measure (default all four; real is always included)")
     parser.add_argument("--limit", type=int, default=None, help="first N clips of the split only")
     parser.add_argument("--min-length", type=int, default=20, help="shortest clip in frames (default 20)")
-    parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance (default 7.5)")
-    parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
+    add_sampling_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=32, help="generation batch (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="clip i is generated with seed+i (default 0)")
     parser.add_argument("--evaluator", metavar="DIR", default=None,
@@ -132,30 +132,26 @@ def _register_motion(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_motion(args: argparse.Namespace) -> int:
-    import math
     from pathlib import Path
 
     from lead.errors import LeadError
     from lead.evaluation.motion_report import MotionEvalSettings, evaluate_motion, write_report
-    from lead.pipeline import MAX_STEPS, TextToMotionPipeline
+    from lead.pipeline import TextToMotionPipeline
 
     if args.limit is not None:
         _positive("--limit", args.limit)
     _positive("--min-length", args.min_length, 4)
     _positive("--batch-size", args.batch_size)
-    if not 1 <= args.steps <= MAX_STEPS:
-        raise LeadError(f"--steps must be in 1..{MAX_STEPS}, got {args.steps}")
-    if not math.isfinite(args.guidance) or args.guidance < 0:
-        raise LeadError(f"--guidance must be a finite number >= 0, got {args.guidance}")
+    device = check_sampling_arguments(args)
     if not Path(args.data).is_dir():
         raise LeadError(f"--data {args.data} is not a folder; give a HumanML3D-format dataset folder")
     sets = tuple(dict.fromkeys(["real", *args.sets]))
-    pipeline = TextToMotionPipeline.from_pretrained(args.model)
+    pipeline = TextToMotionPipeline.from_pretrained(args.model).to(device)
     if "lead" in sets and pipeline.projector is None:
         raise LeadError("this model has no projector/ component: leave 'lead' out of --sets")
     settings = MotionEvalSettings(split=args.split, sets=sets, seed=args.seed, guidance=args.guidance,
-                                  steps=args.steps, batch_size=args.batch_size, min_length=args.min_length,
-                                  limit=args.limit)
+                                  steps=args.steps, sampler=args.sampler, batch_size=args.batch_size,
+                                  min_length=args.min_length, limit=args.limit)
     evaluator = None
     if args.evaluator:
         from lead.evaluation.protocol import load_evaluator
@@ -187,14 +183,16 @@ def run_t2m(args: argparse.Namespace) -> int:
     for name in ("replications", "steps", "batch_size", "mm_pairs", "diversity_pairs"):
         _positive("--" + name.replace("_", "-"), getattr(args, name))
     _positive("--mm-texts", args.mm_texts, 0)
+    device = check_sampling_arguments(args)
     settings = T2MEvalSettings(
         replications=args.replications, split=args.split, guidance=args.guidance, steps=args.steps,
+        sampler=args.sampler,
         batch_size=args.batch_size, mm_texts=args.mm_texts, mm_generations=args.mm_generations,
         mm_pairs=args.mm_pairs, mm_replications=args.mm_replications, diversity_pairs=args.diversity_pairs,
         min_length=args.min_length, seed=args.seed,
     )
     model_dir = Path(args.model) if args.model else default_model_path()
-    pipeline = TextToMotionPipeline.from_pretrained(model_dir)
+    pipeline = TextToMotionPipeline.from_pretrained(model_dir).to(device)
     paths = ["mld"] if args.no_projector else (args.paths or ["mld", "lead"])
     rows = resolve_paths(pipeline, model_dir, list(dict.fromkeys(paths)), args.ablation)
     dataset = "t2m" if pipeline.config.skeleton == "humanml3d" else "kit"

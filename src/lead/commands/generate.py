@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from lead import defaults
+from lead.commands.options import add_sampling_arguments, check_sampling_arguments
 from lead.errors import LeadError
 
 EPILOG = """examples:
@@ -14,6 +16,7 @@ EPILOG = """examples:
   lead generate "a person walks forward" --no-projector          # the MLD baseline (no realignment)
   lead generate --prompts prompts.txt --out out/batch             # lines: text#frames
   lead generate "a person <elderly> walks" --concept elderly.safetensors
+  lead generate "a person jumps" --sampler dpm++ --steps 10       # a faster sampler, fewer steps
 
 Per sample it writes NAME.npy (263-d features), NAME_joints.npy (T,22,3 metres), NAME.mp4 (or .gif)
 and NAME.bvh, plus one samples.json manifest with every setting."""
@@ -32,8 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     length.add_argument("--frames", type=int, help="motion length in frames at 20 fps")
     parser.add_argument("--num-samples", type=int, default=1, help="samples per prompt (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; sample i uses seed+i (default 0)")
-    parser.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
-    parser.add_argument("--steps", type=int, default=50, help="DDIM steps (default 50)")
+    add_sampling_arguments(parser)
     parser.add_argument("--no-projector", action="store_true", help="skip LEAD's realignment: the MLD baseline")
     parser.add_argument("--smoothing", type=int, default=None, metavar="TAPS",
                         help="binomial low-pass of the generated frames (odd taps; 0 = off; default: the model's, "
@@ -76,8 +78,8 @@ def check_output_folder(out: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.seconds is not None and args.seconds <= 0:
         raise LeadError(f"--seconds must be positive, got {args.seconds}")
-    fps = 20
-    default_frames = args.frames if args.frames is not None else round((args.seconds or 5.0) * fps)
+    fps = defaults.FPS
+    default_frames = args.frames if args.frames is not None else round((args.seconds or defaults.SECONDS) * fps)
     if args.prompts:
         prompts = read_prompts(args.prompts, default_frames)
     elif args.text is not None:
@@ -89,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
         if frames < 1:
             raise LeadError(f"length {frames} frames is out of range: give a positive --frames or --seconds")
+    device = check_sampling_arguments(args)
     out = Path(args.out)
     check_output_folder(out)
 
@@ -96,14 +99,13 @@ def run(args: argparse.Namespace) -> int:
 
     from lead.pipeline import TextToMotionPipeline
 
-    pipeline = TextToMotionPipeline.from_pretrained(args.model)
-    for concept in args.concept:
-        pipeline.load_concept(concept)
+    pipeline = TextToMotionPipeline.from_pretrained(args.model).to(device)
+    concepts = [pipeline.load_concept(concept) for concept in args.concept]
     texts = [p[0] for p in prompts]
     lengths = [p[1] for p in prompts]
     pipeline.check_request(texts, lengths)
     total = len(texts) * args.num_samples
-    batch_size = 32
+    batch_size = defaults.BATCH_SIZE
     batches = -(-total // batch_size)
     with tqdm(total=args.steps * batches, desc="sampling", unit="step", leave=False) as bar:
         def progress(steps):
@@ -114,8 +116,7 @@ def run(args: argparse.Namespace) -> int:
         output = pipeline(
             texts, lengths, num_samples=args.num_samples, seed=args.seed, guidance_scale=args.guidance,
             num_inference_steps=args.steps, use_projector=not args.no_projector, progress=progress,
-            smoothing=args.smoothing,
-            batch_size=batch_size,
+            smoothing=args.smoothing, sampler=args.sampler, concepts=concepts, batch_size=batch_size,
         )
     from lead.generation_io import write_samples
 

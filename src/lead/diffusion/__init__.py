@@ -1,10 +1,22 @@
-"""Noise schedules and samplers around diffusers' schedulers; no network lives here."""
+"""Schedules, samplers and guidance around diffusers' schedulers; no network lives here."""
 
-from lead.diffusion.sampling import (
-    classifier_free_guidance,
-    ddim_sample,
+from lead.diffusion.guidance import ClassifierFreeGuidance, Denoise, classifier_free_guidance
+from lead.diffusion.noise import add_noise, alpha_bar, predict_x0
+from lead.diffusion.sampling import Callback, StepState, sample
+from lead.diffusion.schedules import (
+    DEFAULT_SAMPLER,
+    SAMPLERS,
+    SCHEDULE,
+    Sampler,
+    check_steps,
+    get_sampler,
     make_sampling_scheduler,
+    make_scheduler,
     make_training_scheduler,
 )
 
-__all__ = ["classifier_free_guidance", "ddim_sample", "make_sampling_scheduler", "make_training_scheduler"]
+__all__ = [
+    "DEFAULT_SAMPLER", "SAMPLERS", "SCHEDULE", "Callback", "ClassifierFreeGuidance", "Denoise", "Sampler",
+    "StepState", "add_noise", "alpha_bar", "check_steps", "classifier_free_guidance", "get_sampler",
+    "make_sampling_scheduler", "make_scheduler", "make_training_scheduler", "predict_x0", "sample",
+]

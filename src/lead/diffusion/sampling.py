@@ -1,59 +1,56 @@
-"""MLD's schedules (1000 training steps, scaled-linear betas 0.00085–0.012) and a DDIM sampler
-that takes a denoise function, k-diffusion style."""
+"""One sampling loop for every diffusers scheduler (k-diffusion style: it takes a denoise function).
+
+Each step: scale the input as the scheduler asks, predict ε, step, and hand the callback the new
+latent and the predicted clean latent ẑ₀. A callback that returns a tensor replaces the latent
+(editing, inpainting); one that returns None only watches (progress, live preview).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler
 
-SCHEDULE = dict(
-    num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-    clip_sample=False, prediction_type="epsilon",
-)
+from lead.diffusion.guidance import Denoise
+from lead.diffusion.noise import predict_x0
 
 
-def make_training_scheduler() -> DDPMScheduler:
-    return DDPMScheduler(variance_type="fixed_small", **SCHEDULE)
+@dataclass
+class StepState:
+    index: int  # 0-based step number
+    timestep: int
+    steps: int  # total steps of this run
+    latent: torch.Tensor  # z after this step `[B, S, D]` (scheduler's parameterisation)
+    x0: torch.Tensor  # predicted clean latent ẑ₀ at this step `[B, S, D]`
 
 
-def make_sampling_scheduler() -> DDIMScheduler:
-    return DDIMScheduler(set_alpha_to_one=False, steps_offset=1, **SCHEDULE)
+Callback = Callable[[StepState], "torch.Tensor | None"]
 
 
-def classifier_free_guidance(conditional: torch.Tensor, unconditional: torch.Tensor, scale: float) -> torch.Tensor:
-    """ε = s·ε(z,t,c) + (1−s)·ε(z,t,∅)."""
-    return scale * conditional + (1.0 - scale) * unconditional
-
-
-def ddim_sample(
-    denoise: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+def sample(
+    denoise: Denoise,
     noise: torch.Tensor,
-    condition: torch.Tensor,
-    empty: torch.Tensor,
-    num_inference_steps: int = 50,
-    guidance_scale: float = 7.5,
-    scheduler: DDIMScheduler | None = None,
+    scheduler,
+    num_inference_steps: int,
+    step_kwargs: dict | None = None,
+    callback: Callback | None = None,
     progress: Callable | None = None,
 ) -> torch.Tensor:
-    """Run DDIM (eta 0) from `noise` `[B, S, D]` to a clean latent.
-
-    `denoise(latent, timestep, condition)` predicts the noise; condition `[B, C]`, empty `[B, C]`
-    (the empty-text embedding). With guidance_scale 1 the unconditional branch is skipped.
-    """
-    scheduler = scheduler or make_sampling_scheduler()
-    scheduler.set_timesteps(num_inference_steps)
+    """From `noise` `[B, S, D]` (unit Gaussian) to a clean latent with `scheduler`."""
+    scheduler.set_timesteps(num_inference_steps, device=noise.device)
     latent = noise * scheduler.init_noise_sigma
-    guided = guidance_scale != 1.0
-    both = torch.cat([condition, empty]) if guided else condition
-    steps = scheduler.timesteps
-    for t in progress(steps) if progress else steps:
-        model_input = torch.cat([latent, latent]) if guided else latent
+    timesteps = scheduler.timesteps
+    for index, t in enumerate(progress(timesteps) if progress else timesteps):
+        model_input = scheduler.scale_model_input(latent, t)
         timestep = t.reshape(1).to(latent.device)
-        eps = denoise(model_input, timestep, both)
-        if guided:
-            conditional, unconditional = eps.chunk(2)
-            eps = classifier_free_guidance(conditional, unconditional, guidance_scale)
-        latent = scheduler.step(eps, t, latent, eta=0.0).prev_sample
+        eps = denoise(model_input, timestep)
+        latent = scheduler.step(eps, t, latent, **(step_kwargs or {})).prev_sample
+        if callback is not None:
+            # model_input is in the variance-preserving form for every scheduler (Euler divides by
+            # √(σ²+1)), so one formula gives ẑ₀.
+            state = StepState(index, int(t), len(timesteps), latent, predict_x0(model_input, eps, timestep))
+            replaced = callback(state)
+            if replaced is not None:
+                latent = replaced
     return latent

@@ -68,22 +68,16 @@ def generate_both(pipeline, prompts: list[str], lengths: list[int], seeds: list[
                   settings: InversionEvalSettings, concepts: dict | None = None) -> dict[bool, list[np.ndarray]]:
     """Raw features per prompt `[T_i, D]`, decoded without (False) and with (True) the projector from the
     same sampled latents. `concepts`: {token: embedding} for the placeholders in the prompts."""
-    import torch
+    from lead.pipeline import DEFAULT
 
-    text = pipeline.text_encoder
-    with torch.no_grad(), text.placeholders(concepts or {}):
-        condition = text.encode_pooled(prompts)
-    empty = text.empty(len(prompts))
-    latents = pipeline.sample_latents(condition, empty, seeds, settings.sampling_steps, settings.guidance)
-    decoded = {}
-    for use_projector in (False, True):
-        if use_projector and pipeline.projector is None:
-            continue
-        normalised = pipeline.decode_latents(latents, lengths, use_projector)
-        decoded[use_projector] = [
-            np.asarray(pipeline.normalizer.denormalize(row[:n].numpy()), dtype=np.float32)
-            for row, n in zip(normalised, lengths)
-        ]
+    projectors = {False: None} if pipeline.projector is None else {False: None, True: DEFAULT}
+    decoded: dict[bool, list[np.ndarray]] = {key: [] for key in projectors}
+    for rows, batch, _ in pipeline.generate_batches(
+        prompts, lengths, seeds, projectors, batch_size=len(prompts), concepts=concepts,
+        num_inference_steps=settings.sampling_steps, guidance_scale=settings.guidance,
+    ):
+        for key, normalised in batch.items():
+            decoded[key] += pipeline.to_motion(normalised, lengths[rows])[0]
     return decoded
 
 

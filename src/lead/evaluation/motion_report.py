@@ -17,7 +17,6 @@ from tqdm import tqdm
 from lead.evaluation.motion_quality import SUMMARY_KEYS, Interval, summarize
 from lead.evaluation.motion_sets import embed_features, mpjpe, real_clips, vae_round_trip
 from lead.io import save_json, save_text
-from lead.motion.features import features_to_joints
 
 SETS = ("real", "vae", "mld", "lead")
 LABELS = {
@@ -38,6 +37,7 @@ class MotionEvalSettings:
     guidance: float = 7.5
     steps: int = 50
     batch_size: int = 32
+    sampler: str = "ddim"
     min_length: int = 20
     limit: int | None = None
 
@@ -46,20 +46,21 @@ class MotionEvalSettings:
 def generate_sets(pipeline, captions: list[str], lengths: list[int], settings: MotionEvalSettings,
                   paths: tuple[str, ...]) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
     """(features, joints) per caption for each of `paths` ("mld", "lead"), decoded from the same latents."""
+    from lead.pipeline import DEFAULT
+
     out: dict[str, list[np.ndarray]] = {path: [] for path in paths}
     feats: dict[str, list[np.ndarray]] = {path: [] for path in paths}
-    skeleton = pipeline.config.skeleton
-    for start in tqdm(range(0, len(captions), settings.batch_size), desc="generate", unit="batch", leave=False):
-        chunk = slice(start, start + settings.batch_size)
-        seeds = [settings.seed + i for i in range(start, start + len(captions[chunk]))]
-        condition, empty = pipeline.encode_text(captions[chunk])
-        latent = pipeline.sample_latents(condition, empty, seeds, settings.steps, settings.guidance)
-        for path in paths:
-            normalised = pipeline.decode_latents(latent, lengths[chunk], use_projector=path == "lead")
-            for row, length in zip(normalised, lengths[chunk]):
-                features = pipeline.normalizer.denormalize(row[:length].numpy()).astype(np.float32)
-                feats[path].append(features)
-                out[path].append(np.asarray(features_to_joints(features, skeleton), dtype=np.float32))
+    seeds = [settings.seed + i for i in range(len(captions))]
+    projectors = {path: DEFAULT if path == "lead" else None for path in paths}
+    batches = lambda starts: tqdm(starts, desc="generate", unit="batch", leave=False)  # noqa: E731
+    for rows, decoded, _ in pipeline.generate_batches(
+        captions, lengths, seeds, projectors, settings.batch_size, num_inference_steps=settings.steps,
+        guidance_scale=settings.guidance, sampler=settings.sampler, batches=batches,
+    ):
+        for path, normalised in decoded.items():
+            raw, joints = pipeline.to_motion(normalised, lengths[rows])
+            feats[path] += raw
+            out[path] += joints
     return feats, out
 
 

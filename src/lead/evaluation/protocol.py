@@ -23,7 +23,6 @@ sizes used are recorded under "sizes" and the report says when they differ from 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -54,6 +53,7 @@ class T2MEvalSettings:
     split: str = "test"
     guidance: float = 7.5
     steps: int = 50
+    sampler: str = "ddim"
     batch_size: int = 32
     mm_texts: int = 100  # 0 skips MultiModality
     mm_generations: int = 30
@@ -219,17 +219,6 @@ def draw_split(dataset, evaluator, epoch: int, batch_size: int) -> dict:
             "text": np.concatenate(texts), "motion": np.concatenate(motions)}
 
 
-@contextlib.contextmanager
-def _projector(pipeline, projector):
-    """Run `pipeline.decode_latents` with another projector, so ablations decode exactly as LEAD does."""
-    saved = pipeline.projector
-    pipeline.projector = projector
-    try:
-        yield
-    finally:
-        pipeline.projector = saved
-
-
 def generate_embeddings(pipeline, evaluator, captions: list[str], lengths: list[int], seeds: list[int],
                         paths: list[GenerationPath], settings: T2MEvalSettings, desc: str = "generate",
                         joints: dict | None = None) -> dict:
@@ -241,19 +230,19 @@ def generate_embeddings(pipeline, evaluator, captions: list[str], lengths: list[
     from lead.motion.features import features_to_joints
 
     out: dict[str, list[np.ndarray]] = {path.name: [] for path in paths}
-    for start in tqdm(range(0, len(captions), settings.batch_size), desc=desc, unit="batch", leave=False):
-        chunk = slice(start, start + settings.batch_size)
-        condition, empty = pipeline.encode_text(captions[chunk])
-        latent = pipeline.sample_latents(condition, empty, seeds[chunk], settings.steps, settings.guidance)
-        for path in paths:
-            with _projector(pipeline, path.projector):
-                normalised = pipeline.decode_latents(latent, lengths[chunk], path.projector is not None)
+    projectors = {path.name: path.projector for path in paths}
+    batches = lambda starts: tqdm(starts, desc=desc, unit="batch", leave=False)  # noqa: E731
+    for rows, decoded, _ in pipeline.generate_batches(
+        captions, lengths, seeds, projectors, settings.batch_size, num_inference_steps=settings.steps,
+        guidance_scale=settings.guidance, sampler=settings.sampler, batches=batches,
+    ):
+        for name, normalised in decoded.items():
             raw = pipeline.normalizer.denormalize(normalised)
-            out[path.name].append(evaluator.embed_motions(raw, torch.as_tensor(lengths[chunk])).cpu().numpy())
+            out[name].append(evaluator.embed_motions(raw, torch.as_tensor(lengths[rows])).cpu().numpy())
             if joints is not None:
-                for row, length in zip(raw, lengths[chunk]):
-                    joints.setdefault(path.name, []).append(
-                        np.asarray(features_to_joints(row[:length].numpy(), pipeline.config.skeleton)))
+                for row, length in zip(raw, lengths[rows]):
+                    joints.setdefault(name, []).append(
+                        np.asarray(features_to_joints(row[:length].cpu().numpy(), pipeline.config.skeleton)))
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 

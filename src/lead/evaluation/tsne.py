@@ -1,7 +1,7 @@
 """Fig. 2 (right) of the paper: t-SNE of the VAE latent space beside LEAD's realigned (projected) space.
 
 Each clip of a split is encoded by the VAE (the posterior mean mu, `[S, D]`, flattened) and projected by
-E_proj after scaling by `latent_scale`, exactly as `TextToMotionPipeline.decode_latents` feeds the
+E_proj in the scaled space z (`LatentSpace.to_z`), exactly as `TextToMotionPipeline.decode` feeds the
 projector. Points are coloured by action label: `labels.json` (Bandai-Namco: content or style) when the
 data folder has it, else the first verb of the clip's first caption. Besides the picture, three numbers
 say how well the labels cluster in each space: the silhouette score in the full space and in the 2-D
@@ -45,7 +45,7 @@ def clip_labels(root: str | Path, records: list, label: str = "content") -> tupl
 
 
 def latent_codes(pipeline, root: str | Path, records: list, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Records → (VAE mu [N, S·D], projected E_proj(mu·latent_scale) [N, S·D_text])."""
+    """Records → (VAE mu [N, S·D], projected E_proj(z) [N, S·D_text]; z = mu in the scaled space)."""
     import torch
 
     if pipeline.projector is None:
@@ -64,8 +64,8 @@ def latent_codes(pipeline, root: str | Path, records: list, batch_size: int = 64
         for row, motion in enumerate(motions):
             batch[row, : len(motion)] = torch.from_numpy(motion)
         with torch.no_grad():
-            _, mu, _ = pipeline.vae.encode(batch, lengths, sample=False)
-            z_proj = pipeline.projector.encode(mu * pipeline.config.latent_scale)
+            mu, _ = pipeline.latent_space.posterior(batch, lengths)
+            z_proj = pipeline.projector.encode(pipeline.latent_space.to_z(mu))
         mus.append(mu.flatten(1).numpy())
         projected.append(z_proj.flatten(1).numpy())
     return np.concatenate(mus), np.concatenate(projected)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lead.diffusion import make_training_scheduler
+from lead.diffusion import add_noise, make_training_scheduler, predict_x0
 from lead.errors import LeadError
 from lead.inversion.examples import MIN_CROP, ExampleMotion, random_crops
 
@@ -104,10 +104,8 @@ class MotionInversion:
             np.asarray(pipeline.normalizer.normalize(e.features), dtype=np.float32) for e in examples
         ]
         self.max_length = min(pipeline.vae.config.max_length, pipeline.config.max_frames)
-        self.scale = pipeline.config.latent_scale
-        alphas = make_training_scheduler().alphas_cumprod.to(torch.float32)
-        self.alphas_cumprod = alphas
-        self.num_train_timesteps = len(alphas)
+        self.latent_space = pipeline.latent_space
+        self.num_train_timesteps = make_training_scheduler().config.num_train_timesteps
 
     # --- batches ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -119,20 +117,17 @@ class MotionInversion:
         for row, crop in enumerate(crops):
             features[row, : len(crop)] = torch.from_numpy(crop)
         lengths_t = torch.tensor(lengths)
-        latents, _, _ = self.pipeline.vae.encode(features, lengths_t, generator)
-        latents = latents * self.scale
+        latents = self.latent_space.encode(features, lengths_t, generator)
         noise = torch.randn(latents.shape, generator=generator)
         timesteps = torch.randint(0, self.num_train_timesteps, (batch_size,), generator=generator)
-        a = self.alphas_cumprod[timesteps].view(-1, 1, 1)
-        noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
+        noisy = add_noise(latents, noise, timesteps)
         choice = rng.integers(len(self.templates), size=batch_size)
         prompts = [self.templates[int(i)].format(self.token) for i in choice]
         return InversionBatch(latents, lengths_t, noise, timesteps, noisy, prompts)
 
     def predicted_original(self, noisy: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         """F(ε) = (z_t − √(1−ᾱ_t)·ε)/√ᾱ_t, `[B, S, D]` (paper Eq. 10)."""
-        a = self.alphas_cumprod[timesteps].view(-1, 1, 1)
-        return (noisy - (1 - a).sqrt() * noise) / a.sqrt()
+        return predict_x0(noisy, noise, timesteps)
 
     # --- objective --------------------------------------------------------------------------
     def condition(self, vector: torch.Tensor, prompts: list[str]) -> torch.Tensor:
@@ -153,10 +148,9 @@ class MotionInversion:
             with torch.no_grad():
                 target_projected = projector.encode(target)
             return F.mse_loss(projector.encode(estimate), target_projected)
-        vae = self.pipeline.vae
         with torch.no_grad():
-            target_motion = vae.decode(target / self.scale, batch.lengths)
-        motion = vae.decode(estimate / self.scale, batch.lengths)
+            target_motion = self.latent_space.decode(target, batch.lengths)
+        motion = self.latent_space.decode(estimate, batch.lengths)
         # Frames past each crop's length are zero in both; average over the valid ones only.
         valid = batch.lengths.sum() * motion.shape[-1]
         return ((motion - target_motion) ** 2).sum() / valid

@@ -8,8 +8,9 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from lead.diffusion import make_training_scheduler
+from lead.diffusion import add_noise, make_training_scheduler
 from lead.models.denoiser import DenoiserConfig, LatentDenoiser
+from lead.models.latent import LatentSpace
 from lead.models.projector import LatentProjector, ProjectorConfig
 from lead.models.text import TextEncoder
 from lead.models.vae import MotionVAE, VAEConfig
@@ -119,7 +120,7 @@ class _Conditioned(_Stage):
         self._text = [text_encoder]
         self._cache: dict[str, torch.Tensor] = {}
         self._posterior: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
-        self.latent_scale = latent_scale
+        self.latent_space = LatentSpace(self.vae, latent_scale)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -155,13 +156,12 @@ class _Conditioned(_Stage):
             unique = list(dict.fromkeys(keys))
             rows = [keys.index(unique[i]) for i in missing]
             lengths = batch["lengths"][rows]
-            mu, logvar = self.vae.encode_distribution(batch["features"][rows, : int(lengths.max())], lengths)
+            mu, logvar = self.latent_space.posterior(batch["features"][rows, : int(lengths.max())], lengths)
             for row_key, m, lv in zip((unique[i] for i in missing), mu, logvar):
                 self._posterior[row_key] = (m, lv)
         mu = torch.stack([self._posterior[k][0] for k in keys])
         logvar = torch.stack([self._posterior[k][1] for k in keys])
-        noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        return (mu + noise * torch.exp(0.5 * logvar)) * self.latent_scale
+        return self.latent_space.sample_posterior(mu, logvar, generator)
 
 
 class DenoiserStage(_Conditioned):
@@ -181,7 +181,7 @@ class DenoiserStage(_Conditioned):
         noise = torch.randn(latent.shape, generator=generator, device=latent.device)
         steps = self.scheduler.config.num_train_timesteps
         t = torch.randint(0, steps, (latent.shape[0],), generator=generator, device=latent.device)
-        noisy = self.scheduler.add_noise(latent, noise, t)
+        noisy = add_noise(latent, noise, t)
         condition = self.text_embeddings(batch["captions"])
         drop = torch.rand(latent.shape[0], generator=generator, device=latent.device)
         condition = self.denoiser.drop_condition(

@@ -1,0 +1,32 @@
+"""Options shared by the commands that generate (generate, eval): one definition, defaults from
+`lead.defaults`."""
+
+from __future__ import annotations
+
+import argparse
+
+from lead import defaults
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--guidance", type=float, default=defaults.GUIDANCE,
+                        help=f"classifier-free guidance (default {defaults.GUIDANCE})")
+    parser.add_argument("--sampler", choices=defaults.SAMPLERS, default=defaults.SAMPLER,
+                        help=f"diffusion sampler (default {defaults.SAMPLER}, MLD's; dpm++ and unipc need fewer steps)")
+    parser.add_argument("--steps", type=int, default=defaults.STEPS,
+                        help=f"sampler steps (default {defaults.STEPS})")
+    parser.add_argument("--device", default=defaults.DEVICE, metavar="{auto,cpu,cuda,cuda:N}",
+                        help=f"where the networks run (default {defaults.DEVICE})")
+
+
+def check_sampling_arguments(args: argparse.Namespace):
+    """Validate --guidance/--sampler/--steps/--device before any model loads; → the torch device."""
+    import math
+
+    from lead.diffusion import check_steps
+    from lead.errors import LeadError
+
+    check_steps(args.sampler, args.steps, "--steps")
+    if not math.isfinite(args.guidance) or args.guidance < 0:
+        raise LeadError(f"--guidance must be a finite number >= 0, got {args.guidance}")
+    return defaults.resolve_device(args.device)

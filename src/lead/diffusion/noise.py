@@ -1,0 +1,34 @@
+"""The forward process of the model's schedule and its inverse for ε-prediction, shared by training,
+inversion, the sampler's per-step callback and distillation: z_t = √ᾱ_t·z₀ + √(1−ᾱ_t)·ε."""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from lead.diffusion.schedules import make_training_scheduler
+
+
+@functools.lru_cache(maxsize=1)
+def _alphas_cumprod() -> torch.Tensor:
+    return make_training_scheduler().alphas_cumprod.to(torch.float32)
+
+
+def alpha_bar(timesteps: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """ᾱ_t for integer timesteps `[B]` or `[1]`, shaped to broadcast against `like` `[B, ...]`."""
+    table = _alphas_cumprod().to(like.device)
+    a = table[timesteps.to(like.device).round().long().reshape(-1)]
+    return a.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
+
+
+def add_noise(clean: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+    """z_t from z₀ `[B, ...]`, ε and t `[B]`."""
+    a = alpha_bar(timesteps, clean)
+    return a.sqrt() * clean + (1 - a).sqrt() * noise
+
+
+def predict_x0(noisy: torch.Tensor, eps: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+    """ẑ₀ = (z_t − √(1−ᾱ_t)·ε)/√ᾱ_t (LEAD Eq. 10), `noisy` in the variance-preserving form."""
+    a = alpha_bar(timesteps, noisy)
+    return (noisy - (1 - a).sqrt() * eps) / a.sqrt()
