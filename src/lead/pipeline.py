@@ -114,12 +114,9 @@ class TextToMotionPipeline:
 
         folder = Path(folder) if folder is not None else default_model_path()
         config = read_bundle_config(folder)
-        for part in ("vae", "denoiser"):
-            if not (folder / part).is_dir():
-                raise LeadError(f"{folder} has no {part}/ component; train it with `lead train {part}`")
-        vae = MotionVAE.load(folder / "vae")
-        denoiser = LatentDenoiser.load(folder / "denoiser")
-        projector = LatentProjector.load(folder / "projector") if (folder / "projector").is_dir() else None
+        from lead.models.registry import load_component
+
+        vae, denoiser, projector = (load_component(folder, name) for name in ("vae", "denoiser", "projector"))
         if text_encoder is None:
             text_encoder = build_text_encoder(config.text_encoder, config.text_encoder_path)
         if text_encoder.dim != denoiser.config.text_dim:

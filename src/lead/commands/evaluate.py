@@ -42,10 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_t2m(subparsers)
     _register_tsne(subparsers)
     _register_motion(subparsers)
-    try:  # written by another module; absent in older trees
-        from lead.evaluation.inversion_protocol import register_inversion
-    except (ImportError, AttributeError):
-        return
+    from lead.commands.eval_inversion import register_inversion
+
     register_inversion(subparsers)
 
 

@@ -66,7 +66,7 @@ def check_token(text_encoder, token: str) -> None:
     tokenizer = text_encoder.tokenizer
     existing = token in tokenizer.get_vocab() and token not in tokenizer.added_tokens_encoder
     if existing or token in tokenizer.all_special_tokens:
-        raise LeadError(f"--token {token!r} is already a word of the {text_encoder.identity} vocabulary; "
+        raise LeadError(f"token {token!r} is already a word of the {text_encoder.identity} vocabulary; "
                         f"pick a new one such as '<{token.strip('<>')}-style>'")
 
 
@@ -176,11 +176,11 @@ class MotionInversion:
         Single-step losses swing with the random timestep far more than v* changes them, so the
         objective is also measured on `eval_draws` fixed draws before and after (0 skips that)."""
         if steps < 1:
-            raise LeadError(f"--steps must be at least 1, got {steps}")
+            raise LeadError(f"steps must be at least 1, got {steps}")
         if not lr > 0:
-            raise LeadError(f"--lr must be positive, got {lr}")
+            raise LeadError(f"lr must be positive, got {lr}")
         if batch_size < 1:
-            raise LeadError(f"--batch-size must be at least 1, got {batch_size}")
+            raise LeadError(f"batch_size must be at least 1, got {batch_size}")
         rng = np.random.default_rng(seed)
         held_out = self.evaluation_batches(seed, eval_draws) if eval_draws > 0 else []
         before = self.evaluate(self.initial, held_out) if held_out else None
@@ -194,7 +194,8 @@ class MotionInversion:
             loss.backward()
             optimizer.step()
             if not torch.isfinite(vector).all():
-                raise LeadError(f"inversion diverged at step {step + 1} (non-finite embedding); lower --lr")
+                raise LeadError(f"inversion diverged at step {step + 1} (non-finite embedding); "
+                                "lower the learning rate (lr)")
             losses.append(float(loss.detach()))
             if callback is not None:
                 callback(step, losses[-1])

@@ -47,7 +47,7 @@ def default_model_path() -> Path:
 def read_bundle_config(folder: str | Path) -> BundleConfig:
     folder = Path(folder)
     if not folder.is_dir():
-        raise LeadError(f"model folder {folder} does not exist; pass --model DIR of a trained lead model")
+        raise LeadError(f"model folder {folder} does not exist; give the folder of a trained lead model (--model DIR)")
     data = read_kind_json(
         folder / "config.json", BUNDLE_KIND, f"{folder} is not a lead model folder (train one with `lead train`)"
     )

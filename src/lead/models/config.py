@@ -89,3 +89,18 @@ def load_weights(folder: str | Path, module: torch.nn.Module) -> torch.nn.Module
     # Weights may be stored in fp16 to keep the shipped model small; compute in the module's dtype.
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
     return module
+
+
+class Component:
+    """Mixin for a network that is a model component: `kind` names it in `config.json`, `config_class`
+    is its config dataclass, and the instance holds `self.config`; save/load are then shared."""
+
+    kind: str
+    config_class: type
+
+    def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
+        return save_component(folder, self, self.config, self.kind, dtype)
+
+    @classmethod
+    def load(cls, folder: str | Path):
+        return load_weights(folder, cls(read_component_config(folder, cls.config_class, cls.kind)))

@@ -4,13 +4,12 @@ tokens; predicts the noise (stage 2). It knows nothing of noise schedules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
-from lead.models.config import choose_preset, load_weights, read_component_config, save_component
+from lead.models.config import Component, choose_preset
 from lead.models.layers import LearnedPositionalEncoding, SkipTransformerEncoder, encoder_layer
 
 
@@ -37,10 +36,11 @@ class DenoiserConfig:
         return choose_preset(presets, name, overrides)
 
 
-class LatentDenoiser(nn.Module):
+class LatentDenoiser(Component, nn.Module):
     """forward(latent `[B, S, D]`, timesteps `[B]`, condition `[B, text_dim]`) → noise `[B, S, D]`."""
 
     kind = "denoiser"
+    config_class = DenoiserConfig
 
     def __init__(self, config: DenoiserConfig) -> None:
         super().__init__()
@@ -76,9 +76,3 @@ class LatentDenoiser(nn.Module):
         out = self.encoder(self.query_pos(sequence))
         return out[:, : latent.shape[1]]
 
-    def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
-        return save_component(folder, self, self.config, self.kind, dtype)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> LatentDenoiser:
-        return load_weights(folder, cls(read_component_config(folder, DenoiserConfig, cls.kind)))

@@ -4,13 +4,12 @@ embedding space, D_proj maps it back. At inference z₀ → D_proj(E_proj(z₀))
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lead.models.config import choose_preset, load_weights, read_component_config, save_component
+from lead.models.config import Component, choose_preset
 from lead.models.layers import SinusoidalPositionalEncoding, SkipTransformerEncoder, encoder_layer
 
 ARCHITECTURES = ("transformer", "skip", "mlp")
@@ -85,10 +84,11 @@ def batch_gaussian_kl(target: torch.Tensor, predicted: torch.Tensor, eps: float 
     return kl.mean()
 
 
-class LatentProjector(nn.Module):
+class LatentProjector(Component, nn.Module):
     """encode: VAE latent `[B, S, latent_dim]` → z_proj `[B, S, text_dim]`; decode: back."""
 
     kind = "projector"
+    config_class = ProjectorConfig
 
     def __init__(self, config: ProjectorConfig) -> None:
         super().__init__()
@@ -124,9 +124,3 @@ class LatentProjector(nn.Module):
         total = (c.lambda_align * align * use_align + c.lambda_rec * rec * use_rec + c.lambda_var * var * use_var)
         return {"loss": total, "align": align, "rec": rec, "var": var}
 
-    def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
-        return save_component(folder, self, self.config, self.kind, dtype)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> LatentProjector:
-        return load_weights(folder, cls(read_component_config(folder, ProjectorConfig, cls.kind)))

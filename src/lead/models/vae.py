@@ -4,12 +4,11 @@ and a skip-transformer decoder from the latent to zero motion queries (stage 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from lead.models.config import choose_preset, load_weights, read_component_config, save_component
+from lead.models.config import Component, choose_preset
 from lead.models.layers import (
     LearnedPositionalEncoding,
     SkipTransformerDecoder,
@@ -82,11 +81,12 @@ class VAEConfig:
         return choose_preset(presets, name, overrides)
 
 
-class MotionVAE(nn.Module):
+class MotionVAE(Component, nn.Module):
     """encode: features `[B, T, F]` + lengths `[B]` → latent `[B, latent_size, D]`;
     decode: latent + lengths → features `[B, T, F]` (zero past each length)."""
 
     kind = "vae"
+    config_class = VAEConfig
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
@@ -203,9 +203,3 @@ class MotionVAE(nn.Module):
                 + self.config.kl_weight * kl)
         return {"loss": loss, "mse": mse, "velocity": velocity, "acceleration": acceleration, "kl": kl}
 
-    def save(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
-        return save_component(folder, self, self.config, self.kind, dtype)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> MotionVAE:
-        return load_weights(folder, cls(read_component_config(folder, VAEConfig, cls.kind)))

@@ -104,7 +104,8 @@ class TextEncoder(nn.Module):
             if not hit.any():
                 continue
             if token_id not in self._placeholder_vectors:
-                raise LeadError(f"the text uses {token} but no concept for it is loaded (--concept FILE)")
+                raise LeadError(f"the text uses {token} but no concept for it was given "
+                               "(concepts=...; on the command line --concept FILE)")
             self._hits[token_id] = hit
             input_ids = torch.where(hit, torch.full_like(input_ids, self.tokenizer.unk_token_id), input_ids)
         return input_ids
