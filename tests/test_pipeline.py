@@ -101,22 +101,26 @@ def test_step_range_matches_the_scheduler(pipeline):
         assert int(scheduler.timesteps.max()) < scheduler.config.num_train_timesteps, name
 
 
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction", "sample"])
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
-def test_every_sampler_recovers_x0_from_a_perfect_denoiser(name):
-    """The shared loop drives each diffusers scheduler correctly (input scaling, init sigma): with the
-    exact noise of a known z0, 10 steps land near z0, and the callback's x0 is z0 at every step."""
-    from lead.diffusion.noise import alpha_bar
+def test_every_sampler_recovers_x0_from_a_perfect_denoiser(name, prediction):
+    """The shared loop drives each diffusers scheduler correctly (input scaling, init sigma) for each
+    prediction type: with the exact output for a known z0, 10 steps land near z0, and the callback's
+    x0 is z0 at every step."""
+    from lead.diffusion.noise import alpha_bar, training_target
 
     target = torch.randn(2, 3, 8, generator=torch.Generator().manual_seed(0))
 
     def denoise(model_input, t):
         a = alpha_bar(t, model_input)
-        return (model_input - a.sqrt() * target) / (1 - a).sqrt()
+        eps = (model_input - a.sqrt() * target) / (1 - a).sqrt()
+        return training_target(target, eps, t.expand(2), prediction)
 
     seen = []
     noise = torch.randn(2, 3, 8, generator=torch.Generator().manual_seed(1))
     spec = SAMPLERS[name]
-    out = sample(denoise, noise, make_scheduler(name), 10, spec.step_kwargs, callback=seen.append)
+    out = sample(denoise, noise, make_scheduler(name, prediction), 10, spec.step_kwargs, callback=seen.append,
+                 prediction_type=prediction)
     assert len(seen) == 10 and [s.index for s in seen] == list(range(10))
     for state in seen:
         np.testing.assert_allclose(state.x0, target, atol=1e-3)
@@ -176,3 +180,16 @@ def test_smoothing_low_passes_generated_frames(pipeline):
     assert smooth.settings["smoothing"] == 5 and raw.settings["smoothing"] == 0
     with pytest.raises(LeadError, match="odd"):
         pipeline("a person walks forward", 40, seed=2, num_inference_steps=3, smoothing=4)
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction", "sample"])
+def test_prediction_type_conversions_invert_the_training_target(prediction):
+    from lead.diffusion import add_noise, predict_epsilon, predict_x0, training_target
+
+    g = torch.Generator().manual_seed(0)
+    clean, noise = torch.randn(4, 3, 8, generator=g), torch.randn(4, 3, 8, generator=g)
+    t = torch.tensor([1, 250, 600, 999])
+    noisy = add_noise(clean, noise, t)
+    target = training_target(clean, noise, t, prediction)
+    torch.testing.assert_close(predict_x0(noisy, target, t, prediction), clean, atol=2e-3, rtol=1e-3)
+    torch.testing.assert_close(predict_epsilon(noisy, target, t, prediction), noise, atol=2e-3, rtol=1e-3)

@@ -232,7 +232,9 @@ class TextToMotionPipeline:
         guide = guidance or ClassifierFreeGuidance(float(guidance_scale))
         denoise = guide(self.denoiser, prompt.condition, prompt.empty)
         spec = get_sampler(sampler)
-        return run_sampler(denoise, latents, spec.build(), num_inference_steps, spec.step_kwargs, callback, progress)
+        prediction = self.denoiser.config.prediction_type
+        return run_sampler(denoise, latents, spec.build(prediction), num_inference_steps, spec.step_kwargs, callback,
+                           progress, prediction)
 
     # --- stage 3: z → features -------------------------------------------------------------
     def _projector(self, projector) -> LatentProjector | None:

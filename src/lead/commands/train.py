@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                     "posterior at std 0.05 so the decoder can read the latent early)")
         if stage == "denoiser":
             parser.add_argument("--dropout", type=float, default=None, help="denoiser dropout (MLD: 0.1)")
+            parser.add_argument("--prediction-type", choices=["epsilon", "v_prediction", "sample"], default=None,
+                                help="what the denoiser learns to output: epsilon (the noise, MLD's default), "
+                                     "v_prediction or sample (z0)")
             parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "clip"])
             parser.add_argument("--text-encoder-path", default=None, help="local CLIP folder (for --text-encoder clip)")
         if stage == "projector":
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
         path = stages.train_vae(settings, overrides)
     elif args.stage == "denoiser":
-        overrides = {"dropout": args.dropout} if args.dropout is not None else {}
+        overrides = {name: getattr(args, name) for name in ("dropout", "prediction_type")
+                     if getattr(args, name) is not None}
         path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path, overrides)
     else:
         path = stages.train_projector(

@@ -1,6 +1,6 @@
 """One sampling loop for every diffusers scheduler (k-diffusion style: it takes a denoise function).
 
-Each step: scale the input as the scheduler asks, predict ε, step, and hand the callback the new
+Each step: scale the input as the scheduler asks, run the denoiser (ε, v or z0), step, and hand the callback the new
 latent and the predicted clean latent ẑ₀. A callback that returns a tensor replaces the latent
 (editing, inpainting); one that returns None only watches (progress, live preview).
 """
@@ -36,20 +36,23 @@ def sample(
     step_kwargs: dict | None = None,
     callback: Callback | None = None,
     progress: Callable | None = None,
+    prediction_type: str = "epsilon",
 ) -> torch.Tensor:
-    """From `noise` `[B, S, D]` (unit Gaussian) to a clean latent with `scheduler`."""
+    """From `noise` `[B, S, D]` (unit Gaussian) to a clean latent with `scheduler` (built for the
+    denoiser's `prediction_type`)."""
     scheduler.set_timesteps(num_inference_steps, device=noise.device)
     latent = noise * scheduler.init_noise_sigma
     timesteps = scheduler.timesteps
     for index, t in enumerate(progress(timesteps) if progress else timesteps):
         model_input = scheduler.scale_model_input(latent, t)
         timestep = t.reshape(1).to(latent.device)
-        eps = denoise(model_input, timestep)
-        latent = scheduler.step(eps, t, latent, **(step_kwargs or {})).prev_sample
+        output = denoise(model_input, timestep)
+        latent = scheduler.step(output, t, latent, **(step_kwargs or {})).prev_sample
         if callback is not None:
             # model_input is in the variance-preserving form for every scheduler (Euler divides by
             # √(σ²+1)), so one formula gives ẑ₀.
-            state = StepState(index, int(t), len(timesteps), latent, predict_x0(model_input, eps, timestep))
+            x0 = predict_x0(model_input, output, timestep, prediction_type)
+            state = StepState(index, int(t), len(timesteps), latent, x0)
             replaced = callback(state)
             if replaced is not None:
                 latent = replaced

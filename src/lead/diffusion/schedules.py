@@ -36,28 +36,32 @@ class Sampler:
 
     name: str
     description: str
-    build: Callable[[], object]
+    factory: Callable[[str], object]
     max_steps: int  # the most inference steps its timestep spacing allows
     step_kwargs: dict
 
+    def build(self, prediction_type: str = PREDICTION):
+        """A fresh scheduler (schedulers hold per-run state) for a denoiser of `prediction_type`."""
+        return self.factory(prediction_type)
 
-def _ddim():
+
+def _ddim(prediction_type: str):
     # MLD's sampler: "leading" spacing with steps_offset 1, so 1000 steps would start past t = 999.
-    return DDIMScheduler(set_alpha_to_one=False, steps_offset=1, **SCHEDULE)
+    return DDIMScheduler(set_alpha_to_one=False, steps_offset=1, **{**SCHEDULE, "prediction_type": prediction_type})
 
 
-def _dpmpp():
-    return DPMSolverMultistepScheduler(**BETAS, prediction_type=PREDICTION, algorithm_type="dpmsolver++",
+def _dpmpp(prediction_type: str):
+    return DPMSolverMultistepScheduler(**BETAS, prediction_type=prediction_type, algorithm_type="dpmsolver++",
                                        solver_order=2, timestep_spacing="trailing")
 
 
-def _unipc():
-    return UniPCMultistepScheduler(**BETAS, prediction_type=PREDICTION, solver_order=2,
+def _unipc(prediction_type: str):
+    return UniPCMultistepScheduler(**BETAS, prediction_type=prediction_type, solver_order=2,
                                    timestep_spacing="trailing")
 
 
-def _euler():
-    return EulerDiscreteScheduler(**BETAS, prediction_type=PREDICTION, timestep_spacing="trailing")
+def _euler(prediction_type: str):
+    return EulerDiscreteScheduler(**BETAS, prediction_type=prediction_type, timestep_spacing="trailing")
 
 
 SAMPLERS: dict[str, Sampler] = {
@@ -79,14 +83,14 @@ def get_sampler(name: str) -> Sampler:
         raise LeadError(f"unknown sampler {name!r}: choose one of {', '.join(SAMPLERS)}") from None
 
 
-def make_scheduler(name: str = DEFAULT_SAMPLER):
+def make_scheduler(name: str = DEFAULT_SAMPLER, prediction_type: str = PREDICTION):
     """A fresh diffusers scheduler for sampler `name` (schedulers hold per-run state)."""
-    return get_sampler(name).build()
+    return get_sampler(name).build(prediction_type)
 
 
 def make_sampling_scheduler() -> DDIMScheduler:
     """MLD's DDIM scheduler."""
-    return _ddim()
+    return _ddim(PREDICTION)
 
 
 def check_steps(name: str, steps: int, parameter: str = "num_inference_steps") -> None:

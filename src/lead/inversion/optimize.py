@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lead.diffusion import add_noise, make_training_scheduler, predict_x0
+from lead.diffusion import add_noise, make_training_scheduler, predict_epsilon, predict_x0
 from lead.errors import LeadError
 from lead.inversion.examples import MIN_CROP, ExampleMotion, random_crops
 
@@ -105,6 +105,7 @@ class MotionInversion:
         ]
         self.max_length = min(pipeline.vae.config.max_length, pipeline.config.max_frames)
         self.latent_space = pipeline.latent_space
+        self.prediction_type = pipeline.denoiser.config.prediction_type
         self.num_train_timesteps = make_training_scheduler().config.num_train_timesteps
 
     # --- batches ------------------------------------------------------------------------------
@@ -137,7 +138,8 @@ class MotionInversion:
 
     def loss(self, vector: torch.Tensor, batch: InversionBatch) -> torch.Tensor:
         """The objective for v* = `vector` on `batch` (a scalar; differentiable w.r.t. `vector` only)."""
-        predicted = self.pipeline.denoiser(batch.noisy, batch.timesteps, self.condition(vector, batch.prompts))
+        output = self.pipeline.denoiser(batch.noisy, batch.timesteps, self.condition(vector, batch.prompts))
+        predicted = predict_epsilon(batch.noisy, output, batch.timesteps, self.prediction_type)
         if self.objective == "mld":
             return F.mse_loss(predicted, batch.noise)
         estimate = self.predicted_original(batch.noisy, predicted, batch.timesteps)

@@ -12,6 +12,8 @@ from torch import nn
 from lead.models.config import Component, choose_preset
 from lead.models.layers import LearnedPositionalEncoding, SkipTransformerEncoder, encoder_layer
 
+PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
+
 
 @dataclass(frozen=True)
 class DenoiserConfig:
@@ -25,6 +27,12 @@ class DenoiserConfig:
     condition_dropout: float = 0.1
     flip_sin_to_cos: bool = True
     freq_shift: int = 0
+    # What the network outputs (its training target): "epsilon" (MLD), "v_prediction" or "sample" (z0).
+    prediction_type: str = "epsilon"
+
+    def __post_init__(self) -> None:
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f"prediction_type must be one of {PREDICTION_TYPES}, got {self.prediction_type!r}")
 
     @classmethod
     def preset(cls, name: str, **overrides) -> DenoiserConfig:
@@ -37,7 +45,8 @@ class DenoiserConfig:
 
 
 class LatentDenoiser(Component, nn.Module):
-    """forward(latent `[B, S, D]`, timesteps `[B]`, condition `[B, text_dim]`) → noise `[B, S, D]`."""
+    """forward(latent `[B, S, D]`, timesteps `[B]`, condition `[B, text_dim]`) → `[B, S, D]`: the noise ε,
+    v or z0, as `config.prediction_type` says."""
 
     kind = "denoiser"
     config_class = DenoiserConfig

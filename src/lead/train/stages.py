@@ -8,7 +8,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from lead.diffusion import add_noise, make_training_scheduler
+from lead.diffusion import add_noise, make_training_scheduler, training_target
 from lead.models.denoiser import DenoiserConfig, LatentDenoiser
 from lead.models.latent import LatentSpace
 from lead.models.projector import LatentProjector, ProjectorConfig
@@ -165,7 +165,8 @@ class _Conditioned(_Stage):
 
 
 class DenoiserStage(_Conditioned):
-    """Stage 2: ε-prediction MSE under DDPM noise, 10% condition dropout for guidance."""
+    """Stage 2: MSE to the denoiser's target (ε as MLD, or v / z0) under DDPM noise, 10% condition
+    dropout for guidance."""
 
     def __init__(self, config: DenoiserConfig, vae: MotionVAE, text_encoder: TextEncoder, latent_scale: float,
                  lr: float = 1e-4, seed: int = 0) -> None:
@@ -187,7 +188,8 @@ class DenoiserStage(_Conditioned):
         condition = self.denoiser.drop_condition(
             condition, self.empty_embedding(), force_drop=drop < self.denoiser.config.condition_dropout
         )
-        loss = F.mse_loss(self.denoiser(noisy, t, condition), noise)
+        target = training_target(latent, noise, t, self.denoiser.config.prediction_type)
+        loss = F.mse_loss(self.denoiser(noisy, t, condition), target)
         return {"loss": loss}
 
 
