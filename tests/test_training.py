@@ -241,3 +241,52 @@ def test_denoiser_prediction_types_train_and_generate(tiny_model, tmp_path, tiny
     assert np.isfinite(out.features[0]).all() and len(seen) == 3
     # The sampler's x0 at the last step is the network's own z0 estimate, converted by its type.
     assert torch.isfinite(seen[-1].x0).all()
+
+
+def test_lcm_distillation_trains_and_samples_in_few_steps(tiny_model, tmp_path, tiny_dataset):
+    """`lead train lcm` writes an lcm/ component: the teacher's weights plus a guidance-embedding input
+    (zero at the start, so the first student is the teacher); `--sampler lcm` samples with it in 1-4
+    steps, with and without the projector, and a row's motion does not depend on its batch."""
+    import shutil
+
+    import numpy as np
+
+    from lead.pipeline import TextToMotionPipeline
+    from lead.train.lcm import boundary_scalings
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("runs"))
+    common = ["--data", str(tiny_dataset), "--out", str(model), "--preset", "tiny", "--batch-size", "4",
+              "--log-every", "1"]
+    assert main(["train", "lcm", *common, "--max-steps", "4", "--lr", "1e-3"]) == 0
+    student = LatentDenoiser.load(model / "lcm")
+    teacher = LatentDenoiser.load(model / "denoiser")
+    assert student.config.guidance_embedding_dim == 256
+    assert student.time_embedding.cond_proj.weight.abs().sum() > 0  # trained away from its zero start
+    moved = [k for k, v in teacher.state_dict().items() if not torch.equal(v, student.state_dict()[k])]
+    assert moved  # the student's shared weights were trained too
+    metrics = (model / "runs/lcm/logs/version_0/metrics.csv").read_text()
+    assert "train/loss" in metrics
+    pipe = TextToMotionPipeline.from_pretrained(model)
+    for steps in (1, 2, 4):
+        lead = pipe("a person walks forward", 40, seed=3, sampler="lcm", num_inference_steps=steps)
+        mld = pipe("a person walks forward", 40, seed=3, sampler="lcm", num_inference_steps=steps,
+                   use_projector=False)
+        assert np.isfinite(lead.features[0]).all() and not np.allclose(lead.features[0], mld.features[0])
+    alone = pipe("a person walks forward", 40, seed=5, sampler="lcm", num_inference_steps=4).features[0]
+    batched = pipe(["someone waves", "a person walks forward"], [40, 40], seed=4, sampler="lcm",
+                   num_inference_steps=4).features[1]
+    np.testing.assert_allclose(alone, batched, atol=1e-4)
+    c_skip, c_out = boundary_scalings(torch.tensor([0, 999]))
+    assert c_skip[0] == 1 and c_out[0] == 0 and c_skip[1] < 1e-6  # f(z, 0) = z; far from 0: x0
+
+
+def test_lcm_sampler_without_the_component_is_a_clear_error(tiny_model):
+    from lead.errors import LeadError
+    from lead.pipeline import TextToMotionPipeline
+
+    pipe = TextToMotionPipeline.from_pretrained(tiny_model)
+    with pytest.raises(LeadError, match="lead train lcm"):
+        pipe("a person walks forward", 40, sampler="lcm", num_inference_steps=2)
+    with pytest.raises(LeadError, match="1..50 for the lcm"):
+        pipe("a person walks forward", 40, sampler="lcm", num_inference_steps=51)

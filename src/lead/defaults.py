@@ -3,7 +3,7 @@ build its --help without loading torch."""
 
 from __future__ import annotations
 
-SAMPLERS = ("ddim", "dpm++", "unipc", "euler")  # the registry in lead.diffusion.schedules, by name
+SAMPLERS = ("ddim", "dpm++", "unipc", "euler", "lcm")  # the registry in lead.diffusion.schedules, by name
 SAMPLER = "ddim"
 STEPS = 50
 GUIDANCE = 7.5

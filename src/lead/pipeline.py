@@ -24,6 +24,7 @@ from lead.diffusion import (
     DEFAULT_SAMPLER,
     Callback,
     ClassifierFreeGuidance,
+    GuidanceEmbedding,
     check_steps,
     get_sampler,
 )
@@ -94,11 +95,13 @@ class TextToMotionPipeline:
         config: BundleConfig,
         projector: LatentProjector | None = None,
         identity: dict | None = None,
+        lcm: LatentDenoiser | None = None,
     ) -> None:
         self.text_encoder = text_encoder
         self.vae = vae.eval().requires_grad_(False)
         self.denoiser = denoiser.eval().requires_grad_(False)
         self.projector = projector.eval().requires_grad_(False) if projector is not None else None
+        self.lcm = lcm.eval().requires_grad_(False) if lcm is not None else None
         self.normalizer = normalizer
         self.config = config
         self.identity = identity or {}
@@ -114,9 +117,10 @@ class TextToMotionPipeline:
 
         folder = Path(folder) if folder is not None else default_model_path()
         config = read_bundle_config(folder)
-        from lead.models.registry import load_component
+        from lead.models.registry import COMPONENTS, load_component
 
-        vae, denoiser, projector = (load_component(folder, name) for name in ("vae", "denoiser", "projector"))
+        parts = {name: load_component(folder, name) for name in COMPONENTS}
+        vae, denoiser, projector, lcm = (parts[name] for name in ("vae", "denoiser", "projector", "lcm"))
         if text_encoder is None:
             text_encoder = build_text_encoder(config.text_encoder, config.text_encoder_path)
         if text_encoder.dim != denoiser.config.text_dim:
@@ -125,14 +129,14 @@ class TextToMotionPipeline:
                 f"{config.text_encoder} encoder gives {text_encoder.dim}-d"
             )
         normalizer = Normalizer.load(folder)
-        return cls(text_encoder, vae, denoiser, normalizer, config, projector, model_identity(folder))
+        return cls(text_encoder, vae, denoiser, normalizer, config, projector, model_identity(folder), lcm)
 
     def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> TextToMotionPipeline:
         """Move the networks (text encoder included) to `device` and/or cast them to `dtype`. Noise is
         always drawn on the CPU in float32 from the seeds, so a seed gives the same motion anywhere."""
         device = torch.device(device) if device is not None else self.device
         dtype = dtype or self.dtype
-        for module in (self.vae, self.denoiser, self.projector):
+        for module in (self.vae, self.denoiser, self.projector, self.lcm):
             if module is not None:
                 module.to(device=device, dtype=dtype)
         self.text_encoder.to(device=device)
@@ -197,8 +201,23 @@ class TextToMotionPipeline:
     # --- stage 2: condition → z ------------------------------------------------------------
     def initial_noise(self, seeds: Sequence[int]) -> torch.Tensor:
         """Unit Gaussian `[B, S, D]`, row i from `seeds[i]` (drawn on the CPU in float32)."""
+        return self._seeded_noise(seeds)[0]
+
+    def _seeded_noise(self, seeds: Sequence[int]) -> tuple[torch.Tensor, list[torch.Generator]]:
+        """(initial noise, each row's generator after its draw): a stochastic sampler goes on drawing
+        from the row's own generator, so a row's motion does not depend on its batch."""
         shape = self.latent_space.shape
-        return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+        generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        return torch.stack([torch.randn(shape, generator=g) for g in generators]), generators
+
+    def _denoiser_for(self, sampler: str) -> LatentDenoiser:
+        component = get_sampler(sampler).component
+        if component == "lcm":
+            if self.lcm is None:
+                raise LeadError(f"the {sampler} sampler needs the model's lcm/ component (a consistency-distilled "
+                                "denoiser): distill one with `lead train lcm`, or choose another sampler")
+            return self.lcm
+        return self.denoiser
 
     @torch.no_grad()
     def sample(
@@ -218,23 +237,31 @@ class TextToMotionPipeline:
         seed, else noise from `generator`. `guidance` (a wrapper such as `ClassifierFreeGuidance`)
         overrides `guidance_scale`; `callback(StepState)` sees each step and may replace the latent."""
         check_steps(sampler, num_inference_steps)
+        spec = get_sampler(sampler)
+        denoiser = self._denoiser_for(sampler)
+        step_generator = generator
         if latents is None:
             if seeds is not None:
                 if len(seeds) != len(prompt):
                     raise LeadError(f"{len(seeds)} seeds for {len(prompt)} prompts")
-                latents = self.initial_noise(seeds)
+                latents, step_generator = self._seeded_noise(seeds)
             else:
                 latents = torch.randn((len(prompt), *self.latent_space.shape), generator=generator)
         elif latents.shape != (len(prompt), *self.latent_space.shape):
             raise LeadError(f"latents has shape {tuple(latents.shape)}; expected "
                             f"{(len(prompt), *self.latent_space.shape)}")
         latents = latents.to(self.device, self.dtype)
-        guide = guidance or ClassifierFreeGuidance(float(guidance_scale))
-        denoise = guide(self.denoiser, prompt.condition, prompt.empty)
-        spec = get_sampler(sampler)
-        prediction = self.denoiser.config.prediction_type
+        if guidance is None:
+            embedded = denoiser.config.guidance_embedding_dim > 0
+            guidance = (GuidanceEmbedding if embedded else ClassifierFreeGuidance)(float(guidance_scale))
+        denoise = guidance(denoiser, prompt.condition, prompt.empty)
+        prediction = denoiser.config.prediction_type
+        if not spec.stochastic:
+            step_generator = None
+        elif step_generator is None:
+            step_generator = torch.Generator().manual_seed(0)  # given latents and no generator: still repeatable
         return run_sampler(denoise, latents, spec.build(prediction), num_inference_steps, spec.step_kwargs, callback,
-                           progress, prediction)
+                           progress, prediction, step_generator)
 
     # --- stage 3: z → features -------------------------------------------------------------
     def _projector(self, projector) -> LatentProjector | None:

@@ -8,6 +8,7 @@ STAGES = {
     "vae": "stage 1: the motion VAE (feature MSE + KL)",
     "denoiser": "stage 2: the latent denoiser (DDPM, classifier-free guidance dropout); needs OUT/vae",
     "projector": "stage 3: LEAD's realignment projector (align + rec + var losses); needs OUT/vae and OUT/denoiser",
+    "lcm": "MotionLCM: distil OUT/denoiser into a 1-4-step consistency model OUT/lcm (then --sampler lcm)",
 }
 
 
@@ -47,6 +48,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             group.add_argument("--logvar-bias", type=float, default=None,
                                help="constant added to the encoder's log-variance (MLD: 0; -6 starts the "
                                     "posterior at std 0.05 so the decoder can read the latent early)")
+        if stage == "lcm":
+            group = parser.add_argument_group("latent consistency distillation (MotionLCM's recipe)")
+            group.add_argument("--teacher", default=None, metavar="DIR",
+                               help="the teacher denoiser folder (default OUT/denoiser)")
+            group.add_argument("--w-min", type=float, default=5.0, help="smallest guidance weight drawn (5)")
+            group.add_argument("--w-max", type=float, default=15.0, help="largest guidance weight drawn (15)")
+            group.add_argument("--ddim-timesteps", type=int, default=50,
+                               help="the teacher's DDIM grid; skip interval 1000/N (default 50)")
+            group.add_argument("--ema-decay", type=float, default=0.95, help="target network EMA (0.95)")
+            group.add_argument("--huber-c", type=float, default=0.001, help="pseudo-Huber constant (0.001)")
+            group.add_argument("--guidance-embedding-dim", type=int, default=256,
+                               help="width of the guidance-scale embedding (MotionLCM: 256)")
         if stage == "denoiser":
             parser.add_argument("--dropout", type=float, default=None, help="denoiser dropout (MLD: 0.1)")
             parser.add_argument("--prediction-type", choices=["epsilon", "v_prediction", "sample"], default=None,
@@ -79,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         overrides = {name: getattr(args, name) for name in ("dropout", "prediction_type")
                      if getattr(args, name) is not None}
         path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path, overrides)
+    elif args.stage == "lcm":
+        path = stages.train_lcm(settings, args.teacher, args.guidance_embedding_dim, args.w_min, args.w_max,
+                                args.ddim_timesteps, args.ema_decay, args.huber_c)
     else:
         path = stages.train_projector(
             settings, args.architecture, args.name, not args.no_align, not args.no_rec, not args.no_kl

@@ -33,3 +33,16 @@ class ClassifierFreeGuidance:
             return classifier_free_guidance(conditional, unconditional, self.scale)
 
         return denoise
+
+
+@dataclass(frozen=True)
+class GuidanceEmbedding:
+    """Guidance as an input (LCM / MotionLCM): the student denoiser was distilled from the teacher's CFG
+    and takes the weight w = scale − 1 (LCM's convention, cond + w·(cond − uncond)) as an embedding, so
+    one pass of the conditional branch gives the guided prediction."""
+
+    scale: float = 7.5
+
+    def __call__(self, denoiser, condition: torch.Tensor, empty: torch.Tensor) -> Denoise:
+        w = torch.full((condition.shape[0],), self.scale - 1.0, device=condition.device)
+        return lambda latent, t: denoiser(latent, t, condition, guidance=w)

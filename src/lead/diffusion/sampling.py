@@ -37,9 +37,14 @@ def sample(
     callback: Callback | None = None,
     progress: Callable | None = None,
     prediction_type: str = "epsilon",
+    generator=None,
 ) -> torch.Tensor:
     """From `noise` `[B, S, D]` (unit Gaussian) to a clean latent with `scheduler` (built for the
-    denoiser's `prediction_type`)."""
+    denoiser's `prediction_type`). `generator` (one, or a list with one per row) feeds a stochastic
+    scheduler's step (LCM's re-noising between steps)."""
+    step_kwargs = dict(step_kwargs or {})
+    if generator is not None:
+        step_kwargs["generator"] = generator
     scheduler.set_timesteps(num_inference_steps, device=noise.device)
     latent = noise * scheduler.init_noise_sigma
     timesteps = scheduler.timesteps
@@ -47,7 +52,7 @@ def sample(
         model_input = scheduler.scale_model_input(latent, t)
         timestep = t.reshape(1).to(latent.device)
         output = denoise(model_input, timestep)
-        latent = scheduler.step(output, t, latent, **(step_kwargs or {})).prev_sample
+        latent = scheduler.step(output, t, latent, **step_kwargs).prev_sample
         if callback is not None:
             # model_input is in the variance-preserving form for every scheduler (Euler divides by
             # √(σ²+1)), so one formula gives ẑ₀.

@@ -15,6 +15,7 @@ from diffusers import (
     DDPMScheduler,
     DPMSolverMultistepScheduler,
     EulerDiscreteScheduler,
+    LCMScheduler,
     UniPCMultistepScheduler,
 )
 
@@ -39,6 +40,8 @@ class Sampler:
     factory: Callable[[str], object]
     max_steps: int  # the most inference steps its timestep spacing allows
     step_kwargs: dict
+    stochastic: bool = False  # its step draws noise: the loop passes one generator per sample
+    component: str = "denoiser"  # the model component it samples with
 
     def build(self, prediction_type: str = PREDICTION):
         """A fresh scheduler (schedulers hold per-run state) for a denoiser of `prediction_type`."""
@@ -60,6 +63,14 @@ def _unipc(prediction_type: str):
                                    timestep_spacing="trailing")
 
 
+LCM_ORIGINAL_STEPS = 50  # the DDIM grid the consistency student was distilled on (skip 1000/50 = 20)
+
+
+def _lcm(prediction_type: str):
+    return LCMScheduler(**BETAS, prediction_type=prediction_type, clip_sample=False, set_alpha_to_one=False,
+                        original_inference_steps=LCM_ORIGINAL_STEPS, timestep_scaling=10.0)
+
+
 def _euler(prediction_type: str):
     return EulerDiscreteScheduler(**BETAS, prediction_type=prediction_type, timestep_spacing="trailing")
 
@@ -70,6 +81,8 @@ SAMPLERS: dict[str, Sampler] = {
         Sampler("dpm++", "DPM-Solver++ (2M), multistep, trailing timesteps", _dpmpp, 1000, {}),
         Sampler("unipc", "UniPC (bh2, order 2), multistep, trailing timesteps", _unipc, 1000, {}),
         Sampler("euler", "Euler (Karras et al. ODE form), trailing timesteps", _euler, 1000, {}),
+        Sampler("lcm", "latent consistency (MotionLCM): 1-4 steps with the model's lcm/ component", _lcm,
+                LCM_ORIGINAL_STEPS, {}, stochastic=True, component="lcm"),
     )
 }
 DEFAULT_SAMPLER = defaults.SAMPLER

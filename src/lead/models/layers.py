@@ -168,3 +168,14 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.
     """`[B]` lengths → `[B, T]` bool mask, True on valid frames."""
     max_len = int(lengths.max()) if max_len is None else max_len
     return torch.arange(max_len, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+def guidance_scale_embedding(w: torch.Tensor, dim: int) -> torch.Tensor:
+    """LCM's embedding of the guidance weight: sin/cos of 1000·w over `dim` log-spaced frequencies,
+    `[B]` → `[B, dim]` (MotionLCM's time_cond input)."""
+    half = dim // 2
+    frequencies = torch.exp(torch.arange(half, dtype=torch.float32, device=w.device)
+                            * -(math.log(10000.0) / (half - 1)))
+    angles = (w.float() * 1000.0)[:, None] * frequencies[None, :]
+    embedding = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    return torch.nn.functional.pad(embedding, (0, dim % 2))

@@ -10,7 +10,8 @@ from lead.models.denoiser import LatentDenoiser
 from lead.models.projector import LatentProjector
 from lead.models.vae import MotionVAE
 
-COMPONENTS = {"vae": MotionVAE, "denoiser": LatentDenoiser, "projector": LatentProjector}
+# lcm: a consistency-distilled denoiser (`lead train lcm`) with a guidance-scale input.
+COMPONENTS = {"vae": MotionVAE, "denoiser": LatentDenoiser, "projector": LatentProjector, "lcm": LatentDenoiser}
 REQUIRED = ("vae", "denoiser")
 
 

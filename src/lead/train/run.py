@@ -150,3 +150,42 @@ def train_projector(
     if trainer.is_global_zero:
         module.projector.save(settings.out / name, settings.dtype)
     return settings.out / name
+
+
+def train_lcm(settings: TrainSettings, teacher: Path | None = None, guidance_embedding_dim: int = 256,
+              w_min: float = 5.0, w_max: float = 15.0, ddim_timesteps: int = 50, ema_decay: float = 0.95,
+              huber_c: float = 0.001) -> Path:
+    """Distil OUT/denoiser (or `teacher`, a denoiser folder) into OUT/lcm (`lead.train.lcm`)."""
+    from lead.models.denoiser import LatentDenoiser
+    from lead.train.lcm import LCMStage
+
+    bundle, vae, normalizer = _frozen_parts(settings)
+    teacher_dir = Path(teacher) if teacher is not None else settings.out / "denoiser"
+    if not (teacher_dir / "config.json").is_file():
+        raise LeadError(f"teacher {teacher_dir} not found: train the denoiser first (lead train denoiser --out "
+                        f"{settings.out}) or pass --teacher DIR")
+    if not w_min <= w_max:
+        raise LeadError(f"--w-min {w_min} must not exceed --w-max {w_max}")
+    if not 0 <= ema_decay < 1:
+        raise LeadError(f"--ema-decay must be in [0, 1), got {ema_decay}")
+    if ddim_timesteps < 1 or 1000 % ddim_timesteps:
+        raise LeadError(f"--ddim-timesteps must divide 1000 (e.g. 50 as MotionLCM v1, 10 as v2), got {ddim_timesteps}")
+    teacher_net = LatentDenoiser.load(teacher_dir)
+    if teacher_net.config.guidance_embedding_dim:
+        raise LeadError(f"{teacher_dir} is already a distilled (guidance-embedding) denoiser; give the DDPM teacher")
+    shape = (teacher_net.config.latent_size, teacher_net.config.latent_dim)
+    if shape != (vae.config.latent_size, vae.config.latent_dim):
+        raise LeadError(f"teacher {teacher_dir} works on other latents than the VAE in {settings.out}")
+    encoder = build_text_encoder(bundle.text_encoder, bundle.text_encoder_path)
+    config = dataclasses.replace(teacher_net.config, guidance_embedding_dim=guidance_embedding_dim,
+                                 condition_dropout=0.0)
+    student = LatentDenoiser(config)
+    student.load_state_dict(teacher_net.state_dict(), strict=False)  # all but the new cond_proj (zero)
+    module = LCMStage(teacher_net, student, vae, encoder, bundle.latent_scale, settings.lr, settings.seed,
+                      w_min, w_max, ddim_timesteps, ema_decay, huber_c)
+    module.schedule = _schedule(settings)
+    train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
+    trainer = fit(module, settings, "lcm", train_loader, val_loader)
+    if trainer.is_global_zero:
+        module.student.save(settings.out / "lcm", settings.dtype)
+    return settings.out / "lcm"
