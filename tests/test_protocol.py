@@ -269,3 +269,23 @@ def test_labels_fall_back_to_the_first_verb(tiny_dataset):
                TextMotionRecord("y", "000001", 0, 40, (Caption("someone kicked the ball", ()),))]
     labels, source = clip_labels(tiny_dataset, records)
     assert labels == ["wave", "kicked"] and source == "first verb of the caption"
+
+
+def test_several_step_counts_give_one_row_set_each(tmp_path, data, model, evaluator_dir):
+    """`--sampler dpm++ --steps 2 3`: MLD and LEAD rows at each step count, from one sampling per count;
+    a row at 3 steps equals the single-count run at 3 steps."""
+    common = ["eval", "t2m", "--data", str(data), "--model", str(model), "--evaluator", str(evaluator_dir),
+              "--batch-size", "8", "--mm-texts", "0", "--replications", "1", "--sampler", "dpm++"]
+    assert main([*common, "--steps", "2", "3", "--out", str(tmp_path / "many")]) == 0
+    assert main([*common, "--steps", "3", "--out", str(tmp_path / "one")]) == 0
+    many = json.loads((tmp_path / "many" / "t2m.json").read_text())
+    one = json.loads((tmp_path / "one" / "t2m.json").read_text())
+    rows = list(many["summary"])
+    assert rows == ["Real", "MLD · dpm++ 2 steps", "LEAD · dpm++ 2 steps", "MLD · dpm++ 3 steps",
+                    "LEAD · dpm++ 3 steps"]
+    for name in ("MLD", "LEAD"):
+        a = many["replications"][0]["rows"][f"{name} · dpm++ 3 steps"]
+        b = one["replications"][0]["rows"][name]
+        assert a["r_precision"] == pytest.approx(b["r_precision"]) and a["mm_dist"] == pytest.approx(b["mm_dist"])
+    assert many["replications"][0]["rows"]["MLD · dpm++ 2 steps"]["mm_dist"] != pytest.approx(
+        many["replications"][0]["rows"]["MLD · dpm++ 3 steps"]["mm_dist"])

@@ -13,6 +13,8 @@ T2M_EPILOG = """examples:
   lead eval t2m ... --no-projector                                        # the MLD row only
   lead eval t2m ... --ablation projector-mlp projector-noalign            # Table 6 rows (MODEL/NAME)
   lead eval t2m ... --resume                                              # continue an interrupted run
+  lead eval t2m ... --sampler lcm --steps 1 2 4                           # Table 5: MotionLCM, LEAD (MotionLCM)
+  lead eval t2m ... --sampler dpm++ --steps 5 10 20                       # a sampler's quality against steps
 
 Rows: Real (test motions vs their own captions; FID between two independent draws), MLD (projector off),
 LEAD (projector on; the same sampled latents), and one per --ablation projector. Replication r uses seed+r.
@@ -68,7 +70,7 @@ def _register_t2m(subparsers: argparse._SubParsersAction) -> None:
                         help="extra projector rows: a projector folder, or a component of --model (projector-mlp)")
     parser.add_argument("--replications", type=int, default=20, help="replications (default 20, as published)")
     parser.add_argument("--split", default="test", help="split to evaluate (default test)")
-    add_sampling_arguments(parser)
+    add_sampling_arguments(parser, several_steps=True)
     parser.add_argument("--batch-size", type=int, default=32, help="generation batch (default 32)")
     parser.add_argument("--mm-texts", type=int, default=100, help="MModality texts (default 100; 0 skips it)")
     parser.add_argument("--mm-generations", type=int, default=30, help="generations per MModality text (default 30)")
@@ -178,13 +180,13 @@ def run_t2m(args: argparse.Namespace) -> int:
     from lead.models.bundle import default_model_path
     from lead.pipeline import TextToMotionPipeline
 
-    for name in ("replications", "steps", "batch_size", "mm_pairs", "diversity_pairs"):
+    for name in ("replications", "batch_size", "mm_pairs", "diversity_pairs"):
         _positive("--" + name.replace("_", "-"), getattr(args, name))
     _positive("--mm-texts", args.mm_texts, 0)
     device = check_sampling_arguments(args)
     settings = T2MEvalSettings(
-        replications=args.replications, split=args.split, guidance=args.guidance, steps=args.steps,
-        sampler=args.sampler,
+        replications=args.replications, split=args.split, guidance=args.guidance,
+        steps=args.steps[0] if len(args.steps) == 1 else tuple(args.steps), sampler=args.sampler,
         batch_size=args.batch_size, mm_texts=args.mm_texts, mm_generations=args.mm_generations,
         mm_pairs=args.mm_pairs, mm_replications=args.mm_replications, diversity_pairs=args.diversity_pairs,
         min_length=args.min_length, seed=args.seed,
@@ -192,7 +194,7 @@ def run_t2m(args: argparse.Namespace) -> int:
     model_dir = Path(args.model) if args.model else default_model_path()
     pipeline = TextToMotionPipeline.from_pretrained(model_dir).to(device)
     paths = ["mld"] if args.no_projector else (args.paths or ["mld", "lead"])
-    rows = resolve_paths(pipeline, model_dir, list(dict.fromkeys(paths)), args.ablation)
+    rows = resolve_paths(pipeline, model_dir, list(dict.fromkeys(paths)), args.ablation, args.steps, args.sampler)
     dataset = "t2m" if pipeline.config.skeleton == "humanml3d" else "kit"
     evaluator, info = load_evaluator(args.evaluator, args.evaluator_meta, args.glove, dataset)
     report = run_protocol(pipeline, evaluator, info, args.data, args.out, rows, settings, resume=args.resume)

@@ -8,13 +8,18 @@ import argparse
 from lead import defaults
 
 
-def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+def add_sampling_arguments(parser: argparse.ArgumentParser, several_steps: bool = False) -> None:
     parser.add_argument("--guidance", type=float, default=defaults.GUIDANCE,
                         help=f"classifier-free guidance (default {defaults.GUIDANCE})")
     parser.add_argument("--sampler", choices=defaults.SAMPLERS, default=defaults.SAMPLER,
                         help=f"diffusion sampler (default {defaults.SAMPLER}, MLD's; dpm++ and unipc need fewer steps)")
-    parser.add_argument("--steps", type=int, default=defaults.STEPS,
-                        help=f"sampler steps (default {defaults.STEPS})")
+    if several_steps:
+        parser.add_argument("--steps", type=int, nargs="+", default=[defaults.STEPS],
+                            help=f"sampler steps (default {defaults.STEPS}); several (e.g. --sampler lcm "
+                                 "--steps 1 2 4) give every row once per step count")
+    else:
+        parser.add_argument("--steps", type=int, default=defaults.STEPS,
+                            help=f"sampler steps (default {defaults.STEPS})")
     parser.add_argument("--device", default=defaults.DEVICE, metavar="{auto,cpu,cuda,cuda:N}",
                         help=f"where the networks run (default {defaults.DEVICE})")
 
@@ -26,7 +31,8 @@ def check_sampling_arguments(args: argparse.Namespace):
     from lead.diffusion import check_steps
     from lead.errors import LeadError
 
-    check_steps(args.sampler, args.steps, "--steps")
+    for steps in args.steps if isinstance(args.steps, list) else [args.steps]:
+        check_steps(args.sampler, steps, "--steps")
     if not math.isfinite(args.guidance) or args.guidance < 0:
         raise LeadError(f"--guidance must be a finite number >= 0, got {args.guidance}")
     return defaults.resolve_device(args.device)

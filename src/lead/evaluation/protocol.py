@@ -52,7 +52,7 @@ class T2MEvalSettings:
     replications: int = 20
     split: str = "test"
     guidance: float = 7.5
-    steps: int = 50
+    steps: int | tuple[int, ...] = 50  # several: every row once per step count (paper Table 5)
     sampler: str = "ddim"
     batch_size: int = 32
     mm_texts: int = 100  # 0 skips MultiModality
@@ -79,6 +79,7 @@ class GenerationPath:
     name: str
     projector: Any = None
     source: str | None = None
+    steps: int | None = None  # None: the settings' steps (several step counts give one row set each)
 
 
 class _Identity:
@@ -123,9 +124,27 @@ def load_evaluator(path: str | Path, meta: str | Path | None = None, glove: str 
     return evaluator, info
 
 
-def resolve_paths(pipeline, model_dir: str | Path, paths: list[str], ablations: list[str]) -> list[GenerationPath]:
+def resolve_paths(pipeline, model_dir: str | Path, paths: list[str], ablations: list[str],
+                  steps: list[int] | None = None, sampler: str = "ddim") -> list[GenerationPath]:
     """Rows to generate: `paths` ⊂ {mld, lead} plus ablation projectors (a folder, or a component name
-    inside `model_dir` such as projector-mlp)."""
+    inside `model_dir` such as projector-mlp); with several `steps`, every row once per step count,
+    named e.g. "LEAD · lcm 2 steps" (MotionLCM rows when the sampler is lcm)."""
+    rows = _resolve_rows(pipeline, model_dir, paths, ablations)
+    if not steps or len(steps) == 1:
+        return rows
+    if len(set(steps)) != len(steps):
+        raise LeadError(f"steps {steps}: give each step count once")
+    base = {MLD: "MotionLCM" if sampler == "lcm" else MLD}
+    named = []
+    for count in steps:
+        for row in rows:
+            label = base.get(row.name, row.name if sampler != "lcm" else f"{row.name} (MotionLCM)")
+            unit = "step" if count == 1 else "steps"
+            named.append(GenerationPath(f"{label} · {sampler} {count} {unit}", row.projector, row.source, count))
+    return named
+
+
+def _resolve_rows(pipeline, model_dir: str | Path, paths: list[str], ablations: list[str]) -> list[GenerationPath]:
     from lead.models.projector import LatentProjector
 
     rows: list[GenerationPath] = []
@@ -230,19 +249,23 @@ def generate_embeddings(pipeline, evaluator, captions: list[str], lengths: list[
     from lead.motion.features import features_to_joints
 
     out: dict[str, list[np.ndarray]] = {path.name: [] for path in paths}
-    projectors = {path.name: path.projector for path in paths}
+    default_steps = settings.steps if isinstance(settings.steps, int) else settings.steps[0]
+    groups: dict[int, dict] = {}
+    for path in paths:  # one sampling per step count, decoded by each of its rows
+        groups.setdefault(path.steps or default_steps, {})[path.name] = path.projector
     batches = lambda starts: tqdm(starts, desc=desc, unit="batch", leave=False)  # noqa: E731
-    for rows, decoded, _ in pipeline.generate_batches(
-        captions, lengths, seeds, projectors, settings.batch_size, num_inference_steps=settings.steps,
-        guidance_scale=settings.guidance, sampler=settings.sampler, batches=batches,
-    ):
-        for name, normalised in decoded.items():
-            raw = pipeline.normalizer.denormalize(normalised)
-            out[name].append(evaluator.embed_motions(raw, torch.as_tensor(lengths[rows])).cpu().numpy())
-            if joints is not None:
-                for row, length in zip(raw, lengths[rows]):
-                    joints.setdefault(name, []).append(
-                        np.asarray(features_to_joints(row[:length].cpu().numpy(), pipeline.config.skeleton)))
+    for steps, projectors in groups.items():
+        for rows, decoded, _ in pipeline.generate_batches(
+            captions, lengths, seeds, projectors, settings.batch_size, num_inference_steps=steps,
+            guidance_scale=settings.guidance, sampler=settings.sampler, batches=batches,
+        ):
+            for name, normalised in decoded.items():
+                raw = pipeline.normalizer.denormalize(normalised)
+                out[name].append(evaluator.embed_motions(raw, torch.as_tensor(lengths[rows])).cpu().numpy())
+                if joints is not None:
+                    for row, length in zip(raw, lengths[rows]):
+                        joints.setdefault(name, []).append(
+                            np.asarray(features_to_joints(row[:length].cpu().numpy(), pipeline.config.skeleton)))
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
