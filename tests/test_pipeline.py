@@ -138,7 +138,7 @@ def test_callback_can_edit_the_latent(pipeline):
     assert torch.count_nonzero(pinned) == 0
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLERS))
+@pytest.mark.parametrize("name", sorted(set(SAMPLERS) - {"lcm"}))  # lcm: test_training (needs an lcm/ component)
 def test_generate_with_each_sampler(pipeline, name):
     out = pipeline("a person walks forward", 40, seed=0, num_inference_steps=4, sampler=name)
     assert out.settings["sampler"] == name and np.isfinite(out.features[0]).all()
