@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -115,8 +116,87 @@ def test_clip_trains_and_generates_end_to_end(tiny_dataset, tiny_clip_folder, tm
 
 def test_unknown_backend_and_missing_clip_folder():
     with pytest.raises(LeadError, match="unknown text encoder"):
-        build_text_encoder("t5")
+        build_text_encoder("word2vec")
     with pytest.raises(LeadError, match="needs a folder"):
         build_text_encoder("clip")
     with pytest.raises(LeadError, match="not found"):
         build_text_encoder("clip", "/nonexistent/clip-folder")
+
+
+@pytest.fixture(scope="module")
+def tiny_t5_folder(tmp_path_factory):
+    """A sentence-transformers folder like sentence-t5-large, tiny and random: T5 encoder, a word-level
+    fast tokenizer, mean pooling, a bias-free Dense 32→24, Normalize."""
+    from safetensors.torch import save_file
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
+
+    folder = tmp_path_factory.mktemp("tiny_t5")
+    words = ["<pad>", "</s>", "<unk>", "a", "person", "walks", "forward", "someone", "waves", "both", "hands"]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])  # as T5
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>",
+                                        eos_token="</s>", model_max_length=64)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=len(words), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    T5EncoderModel(config).save_pretrained(folder)
+    (folder / "2_Dense").mkdir()
+    (folder / "2_Dense" / "config.json").write_text(json.dumps(
+        {"in_features": 32, "out_features": 24, "bias": False,
+         "activation_function": "torch.nn.modules.linear.Identity"}))
+    save_file({"linear.weight": torch.randn(24, 32)}, str(folder / "2_Dense" / "model.safetensors"))
+    (folder / "3_Normalize").mkdir()
+    (folder / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+        {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"}]))
+    return folder
+
+
+def test_sentence_t5_is_mean_pool_dense_normalize(tiny_t5_folder):
+    """The pooled embedding is exactly SentenceTransformer's: mean of the encoder states over real tokens,
+    the Dense projection, L2 normalisation (checked against the T5 encoder run by hand)."""
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer, T5EncoderModel
+
+    t5 = build_text_encoder("t5", str(tiny_t5_folder))
+    texts = ["a person walks forward", "someone waves"]
+    enc = t5.encode(texts)
+    assert t5.dim == 24 and enc.pooled.shape == (2, 24) and t5.identity.startswith("t5:")
+    model = T5EncoderModel.from_pretrained(tiny_t5_folder).eval()
+    batch = AutoTokenizer.from_pretrained(tiny_t5_folder)(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        states = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    dense = load_file(str(tiny_t5_folder / "2_Dense" / "model.safetensors"))["linear.weight"]
+    expected = torch.nn.functional.normalize(((states * mask).sum(1) / mask.sum(1)) @ dense.T, dim=-1)
+    torch.testing.assert_close(enc.pooled, expected, atol=1e-5, rtol=1e-5)
+    vector = t5.add_placeholder("<stomp>", init_word="walks").requires_grad_(True)
+    with t5.placeholders({"<stomp>": vector}):
+        t5.encode_pooled(["a person <stomp>"]).sum().backward()
+    assert vector.grad is not None and vector.grad.abs().sum() > 0
+
+
+def test_sentence_t5_trains_lcm_and_generates_end_to_end(tiny_dataset, tiny_t5_folder, tmp_path):
+    """MotionLCM's text side: VAE, denoiser on sentence-T5 embeddings, projector, LCM distillation, then
+    1-step and 4-step generation with and without the projector."""
+    from lead.cli import main
+    from lead.pipeline import TextToMotionPipeline
+
+    common = ["--data", str(tiny_dataset), "--out", str(tmp_path), "--preset", "tiny", "--batch-size", "4",
+              "--max-steps", "2"]
+    assert main(["train", "vae", *common]) == 0
+    assert main(["train", "denoiser", *common, "--text-encoder", "t5", "--text-encoder-path", str(tiny_t5_folder)]) == 0
+    assert main(["train", "projector", *common]) == 0
+    assert main(["train", "lcm", *common]) == 0
+    pipe = TextToMotionPipeline.from_pretrained(tmp_path)
+    assert pipe.denoiser.config.text_dim == 24 == pipe.lcm.config.text_dim
+    for steps in (1, 4):
+        for projector in (True, False):
+            out = pipe("a person walks forward", 40, sampler="lcm", num_inference_steps=steps,
+                       use_projector=projector)
+            assert out.features[0].shape == (40, 263) and np.isfinite(out.features[0]).all()

@@ -65,8 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             parser.add_argument("--prediction-type", choices=["epsilon", "v_prediction", "sample"], default=None,
                                 help="what the denoiser learns to output: epsilon (the noise, MLD's default), "
                                      "v_prediction or sample (z0)")
-            parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "clip"])
-            parser.add_argument("--text-encoder-path", default=None, help="local CLIP folder (for --text-encoder clip)")
+            parser.add_argument("--text-encoder", default="minilm", choices=["minilm", "clip", "t5"],
+                                help="minilm (shipped), clip (MLD/LEAD: a local CLIP folder) or t5 (MotionLCM: a "
+                                     "local sentence-t5 folder); the folder goes in --text-encoder-path")
+            parser.add_argument("--text-encoder-path", default=None,
+                                help="local CLIP or sentence-T5 folder (for --text-encoder clip / t5)")
         if stage == "projector":
             parser.add_argument("--architecture", default="transformer", choices=["transformer", "skip", "mlp"])
             parser.add_argument("--name", default="projector",

@@ -1,11 +1,12 @@
-"""Text encoders behind one interface: `build_text_encoder("minilm")` or `build_text_encoder("clip", path)`."""
+"""Text encoders behind one interface: `build_text_encoder("minilm")`, `build_text_encoder("clip", path)`
+(MLD, LEAD) or `build_text_encoder("t5", path)` (MotionLCM's sentence-T5)."""
 
 from __future__ import annotations
 
 from lead.errors import LeadError
 from lead.models.text.base import TextEncoder, TextEncoding
 
-BACKENDS = ("minilm", "clip")
+BACKENDS = ("minilm", "clip", "t5")
 
 
 def build_text_encoder(backend: str = "minilm", path: str | None = None) -> TextEncoder:
@@ -19,6 +20,12 @@ def build_text_encoder(backend: str = "minilm", path: str | None = None) -> Text
         if not path:
             raise LeadError("the clip text encoder needs a folder: --text-encoder-path /path/to/clip-vit-large-patch14")
         return CLIPTextEncoder(path)
+    if backend == "t5":
+        from lead.models.text.t5 import SentenceT5TextEncoder
+
+        if not path:
+            raise LeadError("the t5 text encoder needs a folder: --text-encoder-path /path/to/sentence-t5-large")
+        return SentenceT5TextEncoder(path)
     raise LeadError(f"unknown text encoder {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
