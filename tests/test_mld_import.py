@@ -7,6 +7,7 @@ test fails if lead's module tree drifts away from them.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -79,3 +80,86 @@ def test_wrong_checkpoints_are_clear_errors():
         split_mld_state_dict({"model.weight": torch.zeros(1)})
     with pytest.raises(LeadError, match="do not match"):
         load_mld_weights(MotionVAE(VAEConfig.preset("tiny")), {"skel_embedding.weight": torch.zeros(32, 263)})
+
+
+def _mld_checkpoint(text_dim: int, guidance_dim: int = 0, seed: int = 0):
+    """An MLD/MotionLCM-layout Lightning checkpoint (prefixes, 500-row tables, mem_pos, text encoder keys)
+    with random weights, and the source modules it came from."""
+    import dataclasses
+
+    torch.manual_seed(seed)
+    source_vae = MotionVAE(VAEConfig.preset("mld")).eval()
+    config = dataclasses.replace(DenoiserConfig.preset("mld"), text_dim=text_dim, guidance_embedding_dim=guidance_dim)
+    source_denoiser = LatentDenoiser(config).eval()
+    if guidance_dim:  # a trained student's guidance projection is not zero
+        torch.nn.init.normal_(source_denoiser.time_embedding.cond_proj.weight, std=0.05)
+    state = {}
+    for prefix, module in (("vae", source_vae), ("denoiser", source_denoiser)):
+        for key, value in module.state_dict().items():
+            if key.endswith("pe"):
+                value = torch.cat([value, torch.randn(500 - value.shape[0], *value.shape[1:])])
+            state[f"{prefix}.{key}"] = value
+    state["denoiser.mem_pos.pe"] = torch.randn(500, 1, 256)
+    state["text_encoder.text_model.dummy"] = torch.zeros(1)
+    return {"state_dict": state, "hyper_parameters": {"cfg": "omitted"}}, source_vae, source_denoiser
+
+
+@pytest.mark.parametrize("kind", ["mld", "motionlcm"])
+def test_lead_import_writes_a_model_that_generates_like_its_source(kind, tmp_path, tiny_dataset, tiny_clip_folder,
+                                                                    tiny_t5_folder):
+    """`lead import mld|motionlcm CKPT` → a model folder; its VAE and denoiser give the source modules'
+    outputs, `lead generate` runs on it (DDIM for MLD, --sampler lcm for MotionLCM, whose cond_proj key is
+    MotionLCM's `time_embedding.cond_proj.weight`), and LEAD's projector trains on top."""
+    import json
+
+    from lead.cli import main
+    from lead.pipeline import TextToMotionPipeline
+
+    folder, backend = (tiny_clip_folder, "clip") if kind == "mld" else (tiny_t5_folder, "t5")
+    from lead.models.text import build_text_encoder
+
+    width = build_text_encoder(backend, str(folder)).dim
+    checkpoint, source_vae, source_denoiser = _mld_checkpoint(width, 256 if kind == "motionlcm" else 0)
+    if kind == "motionlcm":
+        assert "denoiser.time_embedding.cond_proj.weight" in checkpoint["state_dict"]
+    path = tmp_path / f"{kind}.ckpt"
+    torch.save(checkpoint, path)
+    model = tmp_path / "model"
+    assert main(["import", kind, str(path), "--data", str(tiny_dataset), "--text-encoder-path", str(folder),
+                 "--out", str(model)]) == 0
+    component = "lcm" if kind == "motionlcm" else "denoiser"
+    assert (model / component).is_dir() and not (model / ("denoiser" if kind == "motionlcm" else "lcm")).exists()
+    assert json.loads((model / "config.json").read_text())["config"]["latent_scale"] == 1.0
+    pipe = TextToMotionPipeline.from_pretrained(model)
+    network = pipe.lcm if kind == "motionlcm" else pipe.denoiser
+    latent, t, text = torch.randn(2, 1, 256), torch.tensor([10]), torch.randn(2, width)
+    w = torch.tensor([6.5, 6.5]) if kind == "motionlcm" else None
+    with torch.no_grad():
+        kwargs = {"guidance": w} if w is not None else {}
+        torch.testing.assert_close(network(latent, t, text, **kwargs), source_denoiser(latent, t, text, **kwargs))
+        torch.testing.assert_close(pipe.vae.decode(latent, torch.tensor([40, 30])),
+                                   source_vae.decode(latent, torch.tensor([40, 30])))
+    sampler = ["--sampler", "lcm", "--steps", "1"] if kind == "motionlcm" else ["--steps", "3"]
+    out = tmp_path / "generated"
+    assert main(["generate", "a person walks forward", "--model", str(model), "--frames", "40", *sampler,
+                 "--no-projector", "--format", "none", "--no-bvh", "--out", str(out)]) == 0
+    assert np.load(out / json.loads((out / "samples.json").read_text())["samples"][0]["files"]["features"]).shape == (
+        40, 263)
+    assert main(["train", "projector", "--data", str(tiny_dataset), "--out", str(model), "--preset", "mld",
+                 "--batch-size", "4", "--max-steps", "2"]) == 0
+    assert TextToMotionPipeline.from_pretrained(model).projector is not None
+
+
+def test_import_refuses_the_other_format_before_writing(tmp_path, tiny_dataset, tiny_clip_folder, capsys):
+    from lead.cli import main
+
+    checkpoint, _, _ = _mld_checkpoint(48)
+    path = tmp_path / "mld.ckpt"
+    torch.save(checkpoint, path)
+    code = main(["import", "motionlcm", str(path), "--data", str(tiny_dataset), "--text-encoder", "clip",
+                 "--text-encoder-path", str(tiny_clip_folder), "--out", str(tmp_path / "model")])
+    assert code == 2 and "lead import mld" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    assert main(["import", "mld", str(tmp_path / "junk.ckpt"), "--data", str(tiny_dataset), "--text-encoder-path",
+                 str(tiny_clip_folder), "--out", str(tmp_path / "m2")]) == 2

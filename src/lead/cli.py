@@ -19,12 +19,14 @@ _COMMAND_MODULES: list[tuple[str, str | None]] = [
     ("lead.commands.train", "train"),
     ("lead.commands.train_evaluator", "train"),
     ("lead.commands.evaluate", "eval"),
+    ("lead.commands.import_model", "import"),
 ]
 
 _GROUPS = {
     "data": "datasets: import BVH, prepare Bandai-Namco, check a HumanML3D-format folder",
     "train": "train a stage (vae, denoiser, projector, evaluator) on a HumanML3D-format folder",
     "eval": "evaluate a model: T2M protocol (FID, R-precision, ...), motion quality, t-SNE, inversion",
+    "import": "turn a released MLD or MotionLCM checkpoint into a lead model folder",
 }
 
 

@@ -99,7 +99,7 @@ class TextToMotionPipeline:
     ) -> None:
         self.text_encoder = text_encoder
         self.vae = vae.eval().requires_grad_(False)
-        self.denoiser = denoiser.eval().requires_grad_(False)
+        self.denoiser = denoiser.eval().requires_grad_(False) if denoiser is not None else None
         self.projector = projector.eval().requires_grad_(False) if projector is not None else None
         self.lcm = lcm.eval().requires_grad_(False) if lcm is not None else None
         self.normalizer = normalizer
@@ -121,13 +121,16 @@ class TextToMotionPipeline:
 
         parts = {name: load_component(folder, name) for name in COMPONENTS}
         vae, denoiser, projector, lcm = (parts[name] for name in ("vae", "denoiser", "projector", "lcm"))
+        if denoiser is None and lcm is None:
+            raise LeadError(f"{folder} has no denoiser/ component; train it with `lead train denoiser`")
         if text_encoder is None:
             text_encoder = build_text_encoder(config.text_encoder, config.text_encoder_path)
-        if text_encoder.dim != denoiser.config.text_dim:
-            raise LeadError(
-                f"{folder}: the denoiser expects {denoiser.config.text_dim}-d text embeddings but the "
-                f"{config.text_encoder} encoder gives {text_encoder.dim}-d"
-            )
+        for network in (denoiser, lcm):
+            if network is not None and text_encoder.dim != network.config.text_dim:
+                raise LeadError(
+                    f"{folder}: the denoiser expects {network.config.text_dim}-d text embeddings but the "
+                    f"{config.text_encoder} encoder gives {text_encoder.dim}-d"
+                )
         normalizer = Normalizer.load(folder)
         return cls(text_encoder, vae, denoiser, normalizer, config, projector, model_identity(folder), lcm)
 
@@ -217,6 +220,9 @@ class TextToMotionPipeline:
                 raise LeadError(f"the {sampler} sampler needs the model's lcm/ component (a consistency-distilled "
                                 "denoiser): distill one with `lead train lcm`, or choose another sampler")
             return self.lcm
+        if self.denoiser is None:
+            raise LeadError(f"this model has only a consistency-distilled lcm/ denoiser: sample it with the lcm "
+                            f"sampler (--sampler lcm --steps 1..4), not {sampler}")
         return self.denoiser
 
     @torch.no_grad()

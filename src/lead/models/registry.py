@@ -12,7 +12,7 @@ from lead.models.vae import MotionVAE
 
 # lcm: a consistency-distilled denoiser (`lead train lcm`) with a guidance-scale input.
 COMPONENTS = {"vae": MotionVAE, "denoiser": LatentDenoiser, "projector": LatentProjector, "lcm": LatentDenoiser}
-REQUIRED = ("vae", "denoiser")
+REQUIRED = ("vae",)  # and a denoiser/ or an lcm/ (a MotionLCM import has only the latter)
 
 
 def load_component(model: str | Path, name: str, required: bool | None = None):
