@@ -12,12 +12,8 @@ from pathlib import Path
 import torch
 
 from lead.models.bundle import read_bundle_config, write_bundle_config
-from lead.models.denoiser import LatentDenoiser
-from lead.models.projector import LatentProjector
-from lead.models.vae import MotionVAE
+from lead.models.registry import COMPONENTS
 from lead.motion.features import Normalizer
-
-COMPONENTS = {"vae": MotionVAE, "denoiser": LatentDenoiser, "projector": LatentProjector}
 
 
 def main() -> None:
