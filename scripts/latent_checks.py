@@ -51,9 +51,13 @@ def main() -> None:
     if args.check == "stats":
         clips = clips[:192]
         z = real_latents(pipe, clips)
+        parts = []
         with torch.no_grad():
-            sampled = torch.cat([pipe.sample(pipe.encode_prompt([c.caption for c in clips[s : s + 64]]),
-                                             list(range(s, s + len(clips[s : s + 64])))) for s in range(0, len(clips), 64)])
+            for s in range(0, len(clips), 64):
+                chunk = clips[s : s + 64]
+                prompt = pipe.encode_prompt([c.caption for c in chunk])
+                parts.append(pipe.sample(prompt, list(range(s, s + len(chunk)))))
+        sampled = torch.cat(parts)
         print(f"real z: {describe(z)}\nsampled z: {describe(sampled)}")
     elif args.check == "x0":
         clips = clips[:64]
