@@ -62,11 +62,20 @@ def test_prompts_file(tiny_model, tmp_path):
     ("extra", "message"),
     [(["  "], "empty text"), (["walk", "--frames", "0"], "out of range"),
      (["walk", "--frames", "-3"], "out of range"), (["walk", "--seconds", "100"], "out of range"),
-     (["walk", "--seconds", "-1"], "must be positive"), (["x" * 600], "characters long"), ([], "no text given")],
+     (["walk", "--seconds", "-1"], "must be a positive number"), (["x" * 600], "characters long"),
+     ([], "no text given"), (["walk", "--seconds", "nan"], "must be a positive number"),
+     (["walk", "--seconds", "inf"], "must be a positive number"), (["walk", "--seconds", "0.01"], "under one frame"),
+     (["walk", "--seed", str(2**70)], "--seed must be in 0.."), (["walk", "--seed", str(2**63 - 1)], "--seed must be"),
+     (["walk", "--seed", "-1"], "--seed must be"), (["walk", "--num-samples", "100000"], "--num-samples must be"),
+     (["walk", "--guidance", "nan"], "--guidance must be"), (["walk", "--steps", "1000"], "1..999 for the ddim"),
+     (["walk", "--sampler", "dpm++", "--steps", "0"], "1..1000 for the dpm++"),
+     (["walk", "--device", "cuda:7"] if not __import__("torch").cuda.is_available() else ["walk", "--device", "tpu"],
+      "--device")],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tiny_model, tmp_path, capsys, extra, message):
     out = tmp_path / "out"
-    code = main(["generate", *extra, "--model", str(tiny_model), "--steps", "2", "--out", str(out)])
+    steps = [] if "--steps" in extra else ["--steps", "2"]
+    code = main(["generate", *extra, "--model", str(tiny_model), *steps, "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1
     assert not out.exists() or not any(out.iterdir())

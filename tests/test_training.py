@@ -290,3 +290,59 @@ def test_lcm_sampler_without_the_component_is_a_clear_error(tiny_model):
         pipe("a person walks forward", 40, sampler="lcm", num_inference_steps=2)
     with pytest.raises(LeadError, match="1..50 for the lcm"):
         pipe("a person walks forward", 40, sampler="lcm", num_inference_steps=51)
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--max-steps", "-5"], "--max-steps must be"), (["--max-steps", "0"], "--max-steps must be"),
+    (["--batch-size", "0"], "--batch-size must be"), (["--lr", "nan"], "--lr must be"),
+    (["--lr", "-1"], "--lr must be"),
+    (["--max-time", "tomorrow"], "--max-time must be DD:HH:MM:SS"), (["--precision", "bogus"], "--precision 'bogus'"),
+    (["--workers", "-1"], "--workers must be"), (["--devices", "99"], "--devices 99"),
+    (["--devices", "many"], "--devices must be"),
+])
+def test_bad_training_options_are_one_line_errors(tiny_dataset, tmp_path, capsys, option, message):
+    code = main(["train", "vae", "--data", str(tiny_dataset), "--out", str(tmp_path / "m"), "--preset", "tiny",
+                 *option])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "m" / "vae").exists()
+
+
+def test_gpu_accelerator_without_a_gpu_is_refused(tiny_dataset, tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["train", "vae", "--data", str(tiny_dataset), "--out", str(tmp_path), "--accelerator", "gpu"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_training_into_a_finished_stage_is_refused_without_overwrite(tiny_model, tiny_dataset, tmp_path, capsys):
+    import hashlib
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    digest = hashlib.sha256((model / "vae" / "model.safetensors").read_bytes()).hexdigest()
+    common = ["--data", str(tiny_dataset), "--out", str(model), "--preset", "tiny", "--batch-size", "4"]
+    assert main(["train", "vae", *common, "--max-steps", "2"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert hashlib.sha256((model / "vae" / "model.safetensors").read_bytes()).hexdigest() == digest
+    assert main(["train", "vae", *common, "--max-steps", "2", "--overwrite"]) == 0
+    assert hashlib.sha256((model / "vae" / "model.safetensors").read_bytes()).hexdigest() != digest
+
+
+def test_nan_in_the_data_stops_training_and_exports_nothing(tiny_dataset, tmp_path, capsys):
+    import shutil
+
+    import numpy as np
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    for path in sorted((data / "new_joint_vecs").glob("*.npy")):
+        clip = np.load(path)
+        clip[5, 10] = np.nan
+        np.save(path, clip)
+    code = main(["train", "vae", "--data", str(data), "--out", str(tmp_path / "m"), "--preset", "tiny",
+                 "--batch-size", "4", "--max-steps", "3"])
+    err = capsys.readouterr().err
+    assert code == 2 and "training loss became nan" in err and "nothing was exported" in err
+    assert not (tmp_path / "m" / "vae").exists()

@@ -22,6 +22,10 @@ Per sample it writes NAME.npy (263-d features), NAME_joints.npy (T,22,3 metres),
 and NAME.bvh, plus one samples.json manifest with every setting."""
 
 
+MAX_SAMPLES = 1000  # per prompt: larger runs belong in a --prompts file or several runs
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "generate", help="generate motions from text (the main job)",
@@ -76,9 +80,17 @@ def check_output_folder(out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.seconds is not None and args.seconds <= 0:
-        raise LeadError(f"--seconds must be positive, got {args.seconds}")
+    import math
+
     fps = defaults.FPS
+    if args.seconds is not None and (not math.isfinite(args.seconds) or args.seconds <= 0):
+        raise LeadError(f"--seconds must be a positive number, got {args.seconds}")
+    if args.seconds is not None and round(args.seconds * fps) < 1:
+        raise LeadError(f"--seconds {args.seconds} is under one frame; the shortest motion is {1 / fps:.2f} s")
+    if args.seconds is not None and args.seconds > 3600:
+        raise LeadError(f"--seconds {args.seconds} is far past what any model generates (the shipped one: 9.8 s)")
+    if args.num_samples < 1 or args.num_samples > MAX_SAMPLES:
+        raise LeadError(f"--num-samples must be in 1..{MAX_SAMPLES}, got {args.num_samples}")
     default_frames = args.frames if args.frames is not None else round((args.seconds or defaults.SECONDS) * fps)
     if args.prompts:
         prompts = read_prompts(args.prompts, default_frames)
@@ -91,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
             raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
         if frames < 1:
             raise LeadError(f"length {frames} frames is out of range: give a positive --frames or --seconds")
+    total = len(prompts) * args.num_samples
+    if not 0 <= args.seed <= MAX_SEED - total:
+        raise LeadError(f"--seed must be in 0..{MAX_SEED - total} (sample i uses seed+i, {total} samples), "
+                        f"got {args.seed}")
     device = check_sampling_arguments(args)
     out = Path(args.out)
     check_output_folder(out)

@@ -86,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     from lead.train.common import TrainSettings
 
     settings = TrainSettings.from_args(args)
+    from lead.train.validate import check_stage_target, check_train_settings
+
+    check_train_settings(settings)
+    component = {"projector": getattr(args, "name", "projector")}.get(args.stage, args.stage)
+    check_stage_target(settings.out, component, settings.resume, settings.overwrite)
     if args.stage == "vae":
         names = ("latent_size", "position_init", "velocity_weight", "acceleration_weight", "kl_weight", "dropout",
                  "logvar_bias", "frames_per_token", "output_window", "layout")

@@ -29,6 +29,8 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--strategy", default="auto", help="auto, ddp, ddp_find_unused_parameters_true, ...")
     group.add_argument("--workers", type=int, default=0, help="data-loader worker processes")
     group.add_argument("--resume", action="store_true", help="continue from OUT/runs/STAGE/checkpoints/last.ckpt")
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace the stage's component if OUT already holds one (default: refuse)")
     group.add_argument("--checkpoint-every", type=int, default=500, help="checkpoint every N steps")
     group.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
     group.add_argument("--log-every", type=int, default=20, help="log every N steps")

@@ -34,6 +34,7 @@ class TrainSettings:
     strategy: str = "auto"
     workers: int = 0
     resume: bool = False
+    overwrite: bool = False
     checkpoint_every: int = 500
     val_every: int = 1
     log_every: int = 20
@@ -120,6 +121,19 @@ def balanced_sampler(dataset, settings: TrainSettings):
                                  generator=torch.Generator().manual_seed(settings.seed + 1))
 
 
+class StopOnNonFinite(L.Callback):
+    """A non-finite training loss (NaN data, a diverging learning rate) stops the run with an error,
+    before any component is exported."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs, batch, batch_idx) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is not None and not torch.isfinite(loss.detach()).all():
+            names = batch.get("names", [])[:4] if isinstance(batch, dict) else []
+            raise LeadError(f"the training loss became {float(loss.detach())} at step {trainer.global_step} "
+                            f"(clips {', '.join(map(str, names))}...): check the data for NaN/inf "
+                            "(lead data check) or lower --lr; nothing was exported")
+
+
 class EpochReseed(L.Callback):
     """Give the dataset's random crops a new, reproducible draw each epoch."""
 
@@ -159,6 +173,7 @@ def fit(module: L.LightningModule, settings: TrainSettings, stage: str, train_lo
                             save_top_k=1, monitor=None),
             TQDMProgressBar(refresh_rate=10),
             EpochReseed(),
+            StopOnNonFinite(),
         ],
         check_val_every_n_epoch=settings.val_every,
         log_every_n_steps=settings.log_every,

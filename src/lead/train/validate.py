@@ -1,0 +1,74 @@
+"""Checks of `lead train` options before anything loads: each bad value is one line naming the option,
+what it got and what it accepts (Lightning's own errors are tracebacks)."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from lead.errors import LeadError
+
+PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "64")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+MAX_TIME = re.compile(r"^\d{1,2}:\d{1,2}:\d{1,2}:\d{1,2}$")
+
+
+def check_train_settings(settings) -> None:
+    if settings.batch_size < 1:
+        raise LeadError(f"--batch-size must be at least 1, got {settings.batch_size}")
+    if not math.isfinite(settings.lr) or settings.lr <= 0:
+        raise LeadError(f"--lr must be a positive finite number, got {settings.lr}")
+    if settings.max_steps < -1 or settings.max_steps == 0:
+        raise LeadError(f"--max-steps must be a positive number of steps (or -1: no limit), got {settings.max_steps}")
+    if settings.max_epochs < -1 or settings.max_epochs == 0:
+        raise LeadError(f"--max-epochs must be positive (or -1: no limit), got {settings.max_epochs}")
+    if settings.max_time is not None and not MAX_TIME.match(settings.max_time):
+        raise LeadError(f"--max-time must be DD:HH:MM:SS (e.g. 00:01:30:00 for 90 minutes), got {settings.max_time!r}")
+    for name in ("checkpoint_every", "val_every", "log_every", "num_nodes"):
+        if getattr(settings, name) < 1:
+            raise LeadError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(settings, name)}")
+    if settings.workers < 0:
+        raise LeadError(f"--workers must be 0 (load in the main process) or more, got {settings.workers}")
+    if settings.precision not in PRECISIONS:
+        raise LeadError(f"--precision {settings.precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if settings.accelerator not in ACCELERATORS:
+        raise LeadError(f"--accelerator {settings.accelerator!r}: choose one of {', '.join(ACCELERATORS)}")
+    _check_devices(settings)
+    if settings.min_length < 1 or settings.max_length < settings.min_length:
+        raise LeadError(f"--min-length {settings.min_length} / --max-length {settings.max_length}: need "
+                        "1 <= min <= max")
+    out = Path(settings.out)
+    if out.exists() and not out.is_dir():
+        raise LeadError(f"--out {out} is a file; give a model folder")
+
+
+def _check_devices(settings) -> None:
+    import torch
+
+    gpu = settings.accelerator in ("gpu", "cuda")
+    if gpu and not torch.cuda.is_available():
+        raise LeadError(f"--accelerator {settings.accelerator}: no CUDA GPU is visible to this torch build; "
+                        "use --accelerator cpu (or auto)")
+    if settings.devices == "auto":
+        return
+    try:
+        count = int(settings.devices)
+    except ValueError:
+        raise LeadError(f"--devices must be a number or 'auto', got {settings.devices!r}") from None
+    if count < 1:
+        raise LeadError(f"--devices must be at least 1, got {count}")
+    on_gpu = gpu or (settings.accelerator == "auto" and torch.cuda.is_available())
+    available = torch.cuda.device_count() if on_gpu else (torch.multiprocessing.cpu_count() if settings.strategy
+                                                          .startswith("ddp") else 1)
+    if count > available:
+        where = "CUDA GPUs" if on_gpu else ("CPU cores for ddp" if settings.strategy.startswith("ddp")
+                                            else "device without --strategy ddp on CPU")
+        raise LeadError(f"--devices {count}: this machine has {available} {where}")
+
+
+def check_stage_target(out: Path, component: str, resume: bool, overwrite: bool) -> None:
+    """Refuse to train `component` into a folder that already holds it, unless --resume or --overwrite."""
+    if (out / component / "model.safetensors").is_file() and not (resume or overwrite):
+        raise LeadError(f"{out / component} already holds a trained {component}: pass --resume to continue its run, "
+                        "--overwrite to replace it, or choose another --out")
