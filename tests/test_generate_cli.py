@@ -103,3 +103,38 @@ def test_unwritable_output_folder(tiny_model, tmp_path, capsys):
     target.write_text("a file, not a folder")
     assert main(["generate", "walk", "--model", str(tiny_model), "--out", str(target / "sub")]) == 2
     assert "cannot create output folder" in capsys.readouterr().err
+
+
+def test_a_finished_output_folder_is_not_clobbered(tiny_model, tmp_path, capsys):
+    """A second run into a folder with samples is refused (the first run's files untouched); --overwrite
+    replaces them and its manifest describes exactly the files beside it; a live run's lock is respected."""
+    import json
+    import os
+
+    out = tmp_path / "out"
+    common = ["--model", str(tiny_model), "--steps", "2", "--frames", "40", "--format", "none", "--no-bvh",
+              "--out", str(out)]
+    assert main(["generate", "a person walks forward", "--seed", "1", *common]) == 0
+    first = (out / "000_a_person_walks_forward.npy").read_bytes()
+    assert main(["generate", "a person walks forward", "--seed", "100", *common]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "000_a_person_walks_forward.npy").read_bytes() == first
+    assert main(["generate", "someone waves", "--seed", "100", "--overwrite", *common]) == 0
+    manifest = json.loads((out / "samples.json").read_text())
+    listed = {f for entry in manifest["samples"] for f in entry["files"].values()}
+    assert listed == {p.name for p in out.iterdir() if p.name != "samples.json"}
+    assert manifest["samples"][0]["seed"] == 100
+    (out / ".lead-generate.lock").write_text(str(os.getpid()))  # this live process "holds" the folder
+    assert main(["generate", "a person walks", "--overwrite", *common]) == 2
+    assert "another lead generate" in capsys.readouterr().err
+    (out / ".lead-generate.lock").write_text("999999999")  # a dead run's stale lock is taken over
+    assert main(["generate", "a person walks", "--overwrite", *common]) == 0
+    assert not (out / ".lead-generate.lock").exists()
+
+
+def test_text_and_prompts_together_are_refused(tiny_model, tmp_path, capsys):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a person walks#40\n")
+    assert main(["generate", "walk", "--prompts", str(prompts), "--model", str(tiny_model), "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 from pathlib import Path
 
@@ -11,6 +14,63 @@ from lead.io import save_json, save_npy
 
 def _slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:limit] or "motion"
+
+
+LOCK = ".lead-generate.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def claim_output_folder(out: Path, overwrite: bool = False):
+    """Hold `out` for one `lead generate` run: refuse a folder another live run is writing, or one that holds a
+    finished run (samples.json or numbered samples) unless `overwrite` — then the old manifest and the files
+    it lists go first, so the folder never shows an old manifest beside new motions."""
+    from lead.errors import LeadError
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / LOCK
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            pid = int(lock.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            raise LeadError(f"another lead generate (pid {pid}) is writing into {out}; wait for it or choose "
+                            "another --out") from None
+        lock.unlink(missing_ok=True)  # a stale lock from a run that died
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        manifest = out / "samples.json"
+        previous = sorted(out.glob("[0-9][0-9][0-9]_*"))
+        if (manifest.exists() or previous) and not overwrite:
+            raise LeadError(f"{out} already holds generated samples; pass --overwrite to replace them or choose "
+                            "another --out")
+        if overwrite:
+            listed = []
+            if manifest.exists():
+                with contextlib.suppress(OSError, ValueError):
+                    listed = [f for entry in json.loads(manifest.read_text())["samples"]
+                              for f in entry["files"].values()]
+                manifest.unlink()
+            for path in {*(out / name for name in listed), *previous}:
+                if path.is_file() and path.parent == out:
+                    path.unlink()
+        yield out
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def write_samples(out: Path, output, pipeline, video: str = "mp4", bvh: bool = True) -> Path:

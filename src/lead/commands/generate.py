@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="out", help="output folder (default ./out)")
     parser.add_argument("--format", choices=["mp4", "gif", "none"], default="mp4", help="video format (default mp4)")
     parser.add_argument("--no-bvh", action="store_true", help="don't write BVH files")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the samples of an earlier run in --out (default: refuse)")
     parser.set_defaults(func=run)
 
 
@@ -92,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if args.num_samples < 1 or args.num_samples > MAX_SAMPLES:
         raise LeadError(f"--num-samples must be in 1..{MAX_SAMPLES}, got {args.num_samples}")
     default_frames = args.frames if args.frames is not None else round((args.seconds or defaults.SECONDS) * fps)
+    if args.prompts and args.text is not None:
+        raise LeadError("give either a text or --prompts FILE, not both")
     if args.prompts:
         prompts = read_prompts(args.prompts, default_frames)
     elif args.text is not None:
@@ -111,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_folder(out)
 
+    from lead.generation_io import claim_output_folder
+
+    with claim_output_folder(out, args.overwrite):
+        return _generate(args, prompts, device, out)
+
+
+def _generate(args, prompts, device, out) -> int:
     from tqdm import tqdm
 
     from lead.pipeline import TextToMotionPipeline
