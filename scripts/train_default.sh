@@ -19,6 +19,8 @@ DENOISER_STEPS=${DENOISER_STEPS:-10000}
 DENOISER_TIME=${DENOISER_TIME:-00:01:15:00}
 PROJECTOR_STEPS=${PROJECTOR_STEPS:-4000}
 PROJECTOR_TIME=${PROJECTOR_TIME:-00:00:07:00}
+LCM_STEPS=${LCM_STEPS:-2500}
+LCM_TIME=${LCM_TIME:-00:00:28:00}
 COMMON=(--data "$DATA" --out "$WORK" --preset small --min-length 20 --checkpoint-every 500 --log-every 20 ${EXTRA_ARGS:-})
 
 lead train vae "${COMMON[@]}" --batch-size 32 --lr 1e-3 --lr-schedule cosine --warmup-steps 100 \
@@ -33,5 +35,8 @@ lead train denoiser "${COMMON[@]}" --batch-size 64 --lr 8e-4 --lr-schedule cosin
     --prediction-type v_prediction
 lead train projector "${COMMON[@]}" --batch-size 64 --lr 1e-4 --max-steps "$PROJECTOR_STEPS" \
     --max-time "$PROJECTOR_TIME" --val-every 20 --balance content
+# MotionLCM: distil the denoiser into lcm/ (1-4-step sampling with --sampler lcm).
+lead train lcm "${COMMON[@]}" --batch-size 64 --lr 2e-4 --lr-schedule cosine --warmup-steps 100 \
+    --max-steps "$LCM_STEPS" --max-time "$LCM_TIME" --val-every 20 --balance content
 python "$(dirname "$0")/export_model.py" "$WORK" "$(dirname "$0")/../src/lead/assets/default" --dtype float16 \
     --smoothing 3
