@@ -302,3 +302,11 @@ def test_eval_inversion_needs_data_or_style_clips(tmp_path, capsys):
     code = main(["eval", "inversion", "--evaluator", str(tmp_path), "--out", str(tmp_path / "out"), "--data",
                  str(tmp_path), "--objectives", "lead,bogus"])
     assert code == 2 and "bogus" in capsys.readouterr().err
+
+
+def test_concept_of_the_wrong_width_is_refused_at_load(tmp_path, tiny_model, pipeline):
+    identity = pipeline.text_encoder.identity
+    path = tmp_path / "narrow.safetensors"
+    save_concept(path, Concept("<narrow>", torch.zeros(7), identity))
+    with pytest.raises(LeadError, match="takes 384-d word embeddings"):
+        TextToMotionPipeline.from_pretrained(tiny_model).load_concept(path)
