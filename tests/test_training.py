@@ -346,3 +346,28 @@ def test_nan_in_the_data_stops_training_and_exports_nothing(tiny_dataset, tmp_pa
     err = capsys.readouterr().err
     assert code == 2 and "training loss became nan" in err and "nothing was exported" in err
     assert not (tmp_path / "m" / "vae").exists()
+
+
+def test_two_process_cpu_ddp_trains_saves_once_and_resumes(tiny_dataset, tmp_path):
+    """`--devices 2 --strategy ddp --accelerator cpu` (gloo): both ranks train, the component and the
+    checkpoint are written once (rank 0), and --resume continues. (It hung before: a validation metric
+    that only some ranks logged with sync_dist, and gloo's interface choice.)"""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "lead.cli", "train", "vae", "--data", str(tiny_dataset), "--out", str(out),
+               "--preset", "tiny", "--batch-size", "4", "--devices", "2", "--strategy", "ddp",
+               "--accelerator", "cpu", "--log-every", "1"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    run = subprocess.run([*command, "--max-steps", "4"], env=env, capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.count("saved ") == 1 and (out / "vae" / "model.safetensors").is_file()
+    first = torch.load(out / "runs/vae/checkpoints/last.ckpt", weights_only=False)["global_step"]
+    resumed = subprocess.run([*command, "--max-steps", "6", "--resume"], env=env, capture_output=True, text=True,
+                             timeout=240)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    second = torch.load(out / "runs/vae/checkpoints/last.ckpt", weights_only=False)["global_step"]
+    assert (first, second) == (4, 6)
+    assert "train/loss" in (out / "runs/vae/logs/version_0/metrics.csv").read_text()

@@ -107,5 +107,8 @@ def run(args: argparse.Namespace) -> int:
         path = stages.train_projector(
             settings, args.architecture, args.name, not args.no_align, not args.no_rec, not args.no_kl
         )
-    print(f"saved {path}")
+    import os
+
+    if os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0":
+        print(f"saved {path}")
     return 0

@@ -157,6 +157,13 @@ def fit(module: L.LightningModule, settings: TrainSettings, stage: str, train_lo
             raise LeadError(f"--resume: {last} not found; start without --resume")
         ckpt_path = str(last)
     devices = settings.devices if settings.devices == "auto" else int(settings.devices)
+    if settings.strategy.startswith("ddp") and settings.num_nodes == 1:
+        import os
+
+        # One machine: gloo/NCCL rendezvous over loopback. Without this, gloo picked an interface this
+        # sandbox cannot route and both ranks hung after starting.
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     trainer = L.Trainer(
         default_root_dir=str(root),
         accelerator=settings.accelerator,

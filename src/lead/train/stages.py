@@ -104,7 +104,10 @@ class VAEStage(_Stage):
                 total[0] += pair[1][key]
                 total[1] += pair[0][key]
         ratios = {f"{key}_ratio": torch.tensor(fake / real) for key, (fake, real) in sums.items() if real > 1e-6}
-        self._log_all("val", ratios, len(lengths))
+        for key, value in ratios.items():
+            # Not synced across processes: a batch without locomotion has no stride, and a key that only
+            # some ranks log would deadlock a synced log under DDP. Under DDP these are rank 0's.
+            self.log(f"val/{key}", value, batch_size=len(lengths), sync_dist=False)
 
     def losses(self, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
         return self.vae.loss(batch["features"], batch["lengths"], generator)
