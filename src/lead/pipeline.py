@@ -67,9 +67,6 @@ class Prompt:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def __getitem__(self, rows: slice) -> Prompt:
-        return Prompt(self.texts[rows], self.condition[rows], self.empty[rows], self.concepts)
-
 
 def _concept_vectors(concepts) -> dict[str, torch.Tensor]:
     """None, a {token: embedding} dict, or a list of `Concept`s → {token: embedding}, duplicates refused."""

@@ -10,6 +10,7 @@ MLD's VAE must be the `encoder_decoder` architecture (the one lead implements).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -61,8 +62,6 @@ def configs_from_checkpoint(parts: dict[str, dict[str, torch.Tensor]]):
     """(VAEConfig, DenoiserConfig) of an MLD / MotionLCM checkpoint, read from its tensor shapes: MLD's
     `mld` preset with the checkpoint's latent size, feature width, text width, depth and, for MotionLCM,
     the guidance-embedding width of `time_embedding.cond_proj`."""
-    import dataclasses
-
     from lead.models.denoiser import DenoiserConfig
     from lead.models.vae import VAEConfig
 
@@ -139,11 +138,6 @@ def import_checkpoint(checkpoint: str | Path, data: str | Path, out: str | Path,
         license="inherited from the checkpoint and its training data",
         notes={"imported_from": str(checkpoint.resolve()), "format": "motionlcm" if component == "lcm" else "mld"}))
     save_json(out / "import.json", {"checkpoint": str(checkpoint.resolve()), "component": component,
-                                    "vae": dataclasses_asdict(vae_config), "denoiser": dataclasses_asdict(den_config)})
+                                    "vae": dataclasses.asdict(vae_config), "denoiser": dataclasses.asdict(den_config)})
     return out
 
-
-def dataclasses_asdict(config) -> dict:
-    import dataclasses
-
-    return dataclasses.asdict(config)

@@ -73,9 +73,10 @@ class LCMStage(_Conditioned):
     def _teacher_step(self, z_t: torch.Tensor, t: torch.Tensor, s: torch.Tensor, condition: torch.Tensor,
                       empty: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         prediction = self.teacher.config.prediction_type
-        both = self.teacher(torch.cat([z_t, z_t]), torch.cat([t, t]), torch.cat([condition, empty]))
-        x0 = predict_x0(torch.cat([z_t, z_t]), both, torch.cat([t, t]), prediction)
-        eps = predict_epsilon(torch.cat([z_t, z_t]), both, torch.cat([t, t]), prediction)
+        pair, steps = torch.cat([z_t, z_t]), torch.cat([t, t])  # conditional and empty-text rows in one pass
+        output = self.teacher(pair, steps, torch.cat([condition, empty]))
+        x0 = predict_x0(pair, output, steps, prediction)
+        eps = predict_epsilon(pair, output, steps, prediction)
         (x0_c, x0_u), (eps_c, eps_u) = x0.chunk(2), eps.chunk(2)
         weight = _expand(w, z_t)
         x0 = x0_c + weight * (x0_c - x0_u)

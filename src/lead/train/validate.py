@@ -59,11 +59,14 @@ def _check_devices(settings) -> None:
     if count < 1:
         raise LeadError(f"--devices must be at least 1, got {count}")
     on_gpu = gpu or (settings.accelerator == "auto" and torch.cuda.is_available())
-    available = torch.cuda.device_count() if on_gpu else (torch.multiprocessing.cpu_count() if settings.strategy
-                                                          .startswith("ddp") else 1)
+    ddp = settings.strategy.startswith("ddp")
+    if on_gpu:
+        available, where = torch.cuda.device_count(), "CUDA GPUs"
+    elif ddp:
+        available, where = torch.multiprocessing.cpu_count(), "CPU cores for ddp"
+    else:
+        available, where = 1, "device without --strategy ddp on CPU"
     if count > available:
-        where = "CUDA GPUs" if on_gpu else ("CPU cores for ddp" if settings.strategy.startswith("ddp")
-                                            else "device without --strategy ddp on CPU")
         raise LeadError(f"--devices {count}: this machine has {available} {where}")
 
 
