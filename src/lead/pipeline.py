@@ -7,7 +7,8 @@
 
 z is the scaled latent (`lead.models.latent`). `decode` realigns z through LEAD's projector first
 (the model's own by default; `projector=None` is the MLD baseline; any other `LatentProjector` for
-ablations), then the VAE decodes, and the frames are low-passed by the model's `smoothing`.
+ablations), then the VAE decodes, the frames are low-passed by the model's `smoothing`, and the
+root's path is corrected so that feet in contact stay planted (`foot_cleanup`, lead.motion.contacts).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from lead.models.latent import LatentSpace
 from lead.models.projector import LatentProjector
 from lead.models.text import TextEncoder, build_text_encoder
 from lead.models.vae import MotionVAE
+from lead.motion.contacts import check_foot_cleanup
 
 # DDIM with MLD's steps_offset 1 over 1000 training steps: 1000 inference steps would start at t = 1000,
 # past the schedule's last index.
@@ -277,10 +279,11 @@ class TextToMotionPipeline:
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, lengths: Sequence[int], projector=DEFAULT,
-               smoothing: int | None = None) -> torch.Tensor:
+               smoothing: int | None = None, foot_cleanup: float | None = None) -> torch.Tensor:
         """z `[B, S, D]` → normalised features `[B, max(lengths), F]`: LEAD realigns z through
         `projector` (the model's by default, None: MLD), the VAE decodes, `smoothing` binomial taps
-        (default the model's) low-pass the frames."""
+        (default the model's) low-pass the frames, and `foot_cleanup` (strength in [0, 1], default
+        the model's) pins the feet the model puts in contact by correcting the root's path."""
         projector = self._projector(projector)
         if projector is not None:
             z = projector(z)
@@ -291,7 +294,20 @@ class TextToMotionPipeline:
             from lead.models.layers import binomial_smooth, lengths_to_mask
 
             features = binomial_smooth(features, lengths, taps) * lengths_to_mask(lengths, features.shape[1])[..., None]
+        strength = self.config.foot_cleanup if foot_cleanup is None else float(foot_cleanup)
+        if strength > 0:
+            features = self._clean_feet(features, lengths, strength)
         return features
+
+    def _clean_feet(self, features: torch.Tensor, lengths: torch.Tensor, strength: float) -> torch.Tensor:
+        from lead.motion.contacts import FootCleanup, clean_feet
+
+        settings = FootCleanup(strength=strength)
+        rows = features.detach().to("cpu", torch.float32).numpy().copy()
+        for row, length in zip(rows, lengths.tolist()):
+            raw = self.normalizer.denormalize(row[:length])
+            row[:length] = self.normalizer.normalize(clean_feet(raw, self.config.skeleton, settings))
+        return torch.from_numpy(rows).to(features.device, features.dtype)
 
     def to_motion(self, features: torch.Tensor, lengths: Sequence[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Normalised features `[B, T, F]` → (de-normalised features `(T, F)`, joints `(T, J, 3)`) per row."""
@@ -317,6 +333,7 @@ class TextToMotionPipeline:
         callback: Callback | None = None,
         progress: Callable | None = None,
         batches: Callable | None = None,
+        foot_cleanup: float | None = None,
     ) -> Iterator[tuple[slice, dict, list[str]]]:
         """Sample once per text, decode the same z several ways: yields (rows, {name: normalised features
         `[b, T, F]`}, concepts used) per batch. `projectors` maps a row name to DEFAULT (the model's
@@ -330,7 +347,7 @@ class TextToMotionPipeline:
             prompt = self.encode_prompt(texts[rows], concepts)
             z = self.sample(prompt, seeds[rows], sampler=sampler, num_inference_steps=num_inference_steps,
                             guidance_scale=guidance_scale, callback=callback, progress=progress)
-            yield rows, {name: self.decode(z, lengths[rows], projector, smoothing)
+            yield rows, {name: self.decode(z, lengths[rows], projector, smoothing, foot_cleanup)
                          for name, projector in resolved.items()}, prompt.concepts
 
     def __call__(
@@ -348,6 +365,7 @@ class TextToMotionPipeline:
         sampler: str = DEFAULT_SAMPLER,
         concepts=None,
         callback: Callback | None = None,
+        foot_cleanup: float | None = None,
     ) -> MotionOutput:
         texts = [texts] if isinstance(texts, str) else list(texts)
         lengths = [lengths] * len(texts) if isinstance(lengths, int) else list(lengths)
@@ -358,6 +376,8 @@ class TextToMotionPipeline:
         taps = self.config.smoothing if smoothing is None else int(smoothing)
         if taps > 1 and taps % 2 == 0 or taps < 0:
             raise LeadError(f"smoothing must be 0 or an odd number of taps (3, 5, 9, ...), got {taps}")
+        strength = self.config.foot_cleanup if foot_cleanup is None else float(foot_cleanup)
+        check_foot_cleanup(strength)
         all_texts = [t for t in texts for _ in range(num_samples)]
         all_lengths = [n for n in lengths for _ in range(num_samples)]
         seeds = [seed + i for i in range(len(all_texts))]
@@ -366,7 +386,7 @@ class TextToMotionPipeline:
         used: list[str] = []
         for rows, decoded, concepts_used in self.generate_batches(
             all_texts, all_lengths, seeds, {"out": DEFAULT if use_projector else None}, batch_size, concepts,
-            sampler, num_inference_steps, guidance_scale, taps, callback, progress,
+            sampler, num_inference_steps, guidance_scale, taps, callback, progress, foot_cleanup=strength,
         ):
             raw, positions = self.to_motion(decoded["out"], all_lengths[rows])
             features += raw
@@ -375,6 +395,6 @@ class TextToMotionPipeline:
         settings = dict(
             guidance_scale=guidance_scale, num_inference_steps=num_inference_steps, use_projector=use_projector,
             sampler=sampler, **get_sampler(sampler).step_kwargs, seed=seed, num_samples=num_samples,
-            concepts=used, smoothing=taps,
+            concepts=used, smoothing=taps, foot_cleanup=strength,
         )
         return MotionOutput(all_texts, all_lengths, seeds, features, joints, settings)

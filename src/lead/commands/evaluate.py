@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lead.commands.options import add_sampling_arguments, check_sampling_arguments
+from lead.commands.options import add_sampling_arguments, apply_decoding_arguments, check_sampling_arguments
 
 T2M_EPILOG = """examples:
   lead eval t2m --data data/bandai-hml --model runs/default --evaluator models/evaluator --out runs/eval
@@ -146,7 +146,7 @@ def run_motion(args: argparse.Namespace) -> int:
     if not Path(args.data).is_dir():
         raise LeadError(f"--data {args.data} is not a folder; give a HumanML3D-format dataset folder")
     sets = tuple(dict.fromkeys(["real", *args.sets]))
-    pipeline = TextToMotionPipeline.from_pretrained(args.model).to(device)
+    pipeline = apply_decoding_arguments(TextToMotionPipeline.from_pretrained(args.model).to(device), args)
     if "lead" in sets and pipeline.projector is None:
         raise LeadError("this model has no projector/ component: leave 'lead' out of --sets")
     settings = MotionEvalSettings(split=args.split, sets=sets, seed=args.seed, guidance=args.guidance,
@@ -192,7 +192,7 @@ def run_t2m(args: argparse.Namespace) -> int:
         min_length=args.min_length, seed=args.seed,
     )
     model_dir = Path(args.model) if args.model else default_model_path()
-    pipeline = TextToMotionPipeline.from_pretrained(model_dir).to(device)
+    pipeline = apply_decoding_arguments(TextToMotionPipeline.from_pretrained(model_dir).to(device), args)
     paths = ["mld"] if args.no_projector else (args.paths or ["mld", "lead"])
     rows = resolve_paths(pipeline, model_dir, list(dict.fromkeys(paths)), args.ablation, args.steps, args.sampler)
     dataset = "t2m" if pipeline.config.skeleton == "humanml3d" else "kit"

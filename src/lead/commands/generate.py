@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from lead import defaults
@@ -59,7 +58,9 @@ def read_prompts(path: str, default_frames: int) -> list[tuple[str, int]]:
     if not file.is_file():
         raise LeadError(f"prompts file {file} not found")
     prompts = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+    from lead.io import read_text
+
+    for number, line in enumerate(read_text(file, "prompts file").splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         text, _, frames = line.rpartition("#") if "#" in line else (line, "", "")
@@ -70,15 +71,6 @@ def read_prompts(path: str, default_frames: int) -> list[tuple[str, int]]:
     if not prompts:
         raise LeadError(f"{file} holds no prompts (one 'text#frames' per line)")
     return prompts
-
-
-def check_output_folder(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise LeadError(f"cannot create output folder {out}: {error.strerror}") from error
-    if not os.access(out, os.W_OK):
-        raise LeadError(f"output folder {out} is not writable; choose another with --out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,9 +105,7 @@ def run(args: argparse.Namespace) -> int:
                         f"got {args.seed}")
     device = check_sampling_arguments(args)
     out = Path(args.out)
-    check_output_folder(out)
-
-    from lead.generation_io import claim_output_folder
+    from lead.generation_io import claim_output_folder  # creates --out, removed again if the run fails empty
 
     with claim_output_folder(out, args.overwrite):
         return _generate(args, prompts, device, out)
@@ -144,6 +134,7 @@ def _generate(args, prompts, device, out) -> int:
             texts, lengths, num_samples=args.num_samples, seed=args.seed, guidance_scale=args.guidance,
             num_inference_steps=args.steps, use_projector=not args.no_projector, progress=progress,
             smoothing=args.smoothing, sampler=args.sampler, concepts=concepts, batch_size=batch_size,
+            foot_cleanup=args.foot_cleanup,
         )
     from lead.generation_io import write_samples
 

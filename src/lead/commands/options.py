@@ -20,6 +20,9 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, several_steps: bool 
     else:
         parser.add_argument("--steps", type=int, default=defaults.STEPS,
                             help=f"sampler steps (default {defaults.STEPS})")
+    parser.add_argument("--foot-cleanup", type=float, default=None, metavar="STRENGTH",
+                        help="pin the feet the model puts in contact by correcting the root's path, 0 (off) to 1 "
+                             "(default: the model's; see lead.motion.contacts)")
     parser.add_argument("--device", default=defaults.DEVICE, metavar="{auto,cpu,cuda,cuda:N}",
                         help=f"where the networks run (default {defaults.DEVICE})")
 
@@ -35,4 +38,15 @@ def check_sampling_arguments(args: argparse.Namespace):
         check_steps(args.sampler, steps, "--steps")
     if not math.isfinite(args.guidance) or args.guidance < 0:
         raise LeadError(f"--guidance must be a finite number >= 0, got {args.guidance}")
+    if args.foot_cleanup is not None:
+        from lead.motion.contacts import check_foot_cleanup
+
+        check_foot_cleanup(args.foot_cleanup, "--foot-cleanup")
     return defaults.resolve_device(args.device)
+
+
+def apply_decoding_arguments(pipeline, args: argparse.Namespace):
+    """--foot-cleanup given: it replaces the model's setting for this run (generate, eval)."""
+    if getattr(args, "foot_cleanup", None) is not None:
+        pipeline.config.foot_cleanup = args.foot_cleanup
+    return pipeline

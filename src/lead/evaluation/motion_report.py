@@ -96,6 +96,7 @@ def evaluate_motion(pipeline, data: str | Path, settings: MotionEvalSettings, ev
     report: dict = {"data": str(data), "split": settings.split, "clips": len(clips), "settings": vars(settings).copy(),
                     "sets": {}}
     report["settings"]["sets"] = list(settings.sets)
+    report["decoding"] = {"smoothing": pipeline.config.smoothing, "foot_cleanup": pipeline.config.foot_cleanup}
     for name in ("real", *[s for s in SETS[1:] if s in motions]):
         report["sets"][name] = {k: _interval_dict(v) for k, v in summarize(motions[name], captions).items()}
     if evaluator is not None:
@@ -113,8 +114,11 @@ def evaluate_motion(pipeline, data: str | Path, settings: MotionEvalSettings, ev
 def markdown(report: dict) -> str:
     sets = list(report["sets"])
     lines = [f"Motion quality on {report['data']} ({report['split']}, {report['clips']} clips); mean ± 95% interval "
-             "(n motions in brackets where not all).", "",
-             "| metric | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+             "(n motions in brackets where not all)."]
+    if "decoding" in report:
+        lines.append(f"Generated sets decoded with smoothing {report['decoding']['smoothing']} and foot cleanup "
+                     f"{report['decoding']['foot_cleanup']:g}.")
+    lines += ["", "| metric | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
     for key in SUMMARY_KEYS:
         cells = []
         for name in sets:

@@ -392,14 +392,17 @@ def run_t2m(pipeline, evaluator, evaluator_info: dict, data: str | Path, out: st
     dataset = open_split(data, settings, evaluator, evaluator_info, pipeline)
     sizes = effective_sizes(len(dataset), settings, evaluator.config.dim_coemb_hidden)
     rows = [REAL, *(path.name for path in paths)]
+    decoding = {"smoothing": pipeline.config.smoothing, "foot_cleanup": pipeline.config.foot_cleanup}
     header = {
         "protocol": PROTOCOL, "version": VERSION, "settings": dataclasses.asdict(settings),
         "resolved": {"min_length": dataset.min_length, "max_length": dataset.max_length},
         "sizes": sizes, "rows": rows,
         "model": {**pipeline.identity, "latent_scale": pipeline.config.latent_scale},
+        "decoding": decoding,
         "evaluator": evaluator_info, "data": {"path": str(Path(data).resolve()), "split": settings.split},
         "paths": {path.name: path.source for path in paths},
         "identity": {"settings": settings.identity(), "rows": rows, "model": pipeline.identity.get("sha256"),
+                     "decoding": decoding,
                      "evaluator": evaluator_info["digest"], "data": str(Path(data).resolve()),
                      "min_length": dataset.min_length, "items": len(dataset)},
     }

@@ -34,6 +34,9 @@ class BundleConfig:
     # Binomial low-pass (taps; 0/1 = off) applied to generated features after decoding: the small
     # denoiser's latents carry noise that the decoder turns into frame jitter (docs/vae_sweep.md).
     smoothing: int = 0
+    # Strength in [0, 1] of the foot-contact cleanup of generated motion (lead.motion.contacts): the
+    # root's path is corrected so that feet the model puts in contact stay planted; 0 = off.
+    foot_cleanup: float = 0.0
     dataset: str = ""
     license: str = ""
     notes: dict[str, Any] = field(default_factory=dict)
