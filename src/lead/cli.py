@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 from lead.errors import LeadError
 
@@ -63,6 +66,27 @@ def _help_of(parser: argparse.ArgumentParser):
     return show
 
 
+class Terminated(BaseException):
+    """SIGTERM (what `timeout`, schedulers and service managers send) arrived: unwinds like Ctrl-C, so every
+    atomic write removes its temporary file on the way out."""
+
+
+def _on_sigterm(signum, _frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -70,13 +94,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_unwinds():
+            return int(args.func(args) or 0)
     except LeadError as error:
         print(f"lead: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a file system error no layer named (permission, disk full): still one line
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"lead: error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lead: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("lead: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

@@ -34,9 +34,41 @@ def claim_output_folder(out: Path, overwrite: bool = False):
     """Hold `out` for one `lead generate` run: refuse a folder another live run is writing, or one that holds a
     finished run (samples.json or numbered samples) unless `overwrite` — then the old manifest and the files
     it lists go first, so the folder never shows an old manifest beside new motions."""
+    created = _create_folder(out)
+    try:
+        with _lock(out, overwrite):
+            yield out
+    except BaseException:
+        # a rejected or failed run leaves no empty folder behind
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only succeeds while empty
+        raise
+
+
+def _create_folder(out: Path) -> list[Path]:
+    """mkdir -p `out`; → the folders it created, deepest first."""
     from lead.errors import LeadError
 
-    out.mkdir(parents=True, exist_ok=True)
+    missing = [folder for folder in (out, *out.parents) if not folder.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LeadError(f"cannot create output folder {out}: {error.strerror}; choose another --out") from None
+    if not out.is_dir():
+        raise LeadError(f"--out {out} is a file, not a folder; choose another --out")
+    if not os.access(out, os.W_OK | os.X_OK):
+        for folder in missing:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise LeadError(f"output folder {out} is not writable; choose another with --out")
+    return missing
+
+
+@contextlib.contextmanager
+def _lock(out: Path, overwrite: bool):
+    from lead.errors import LeadError
+
     lock = out / LOCK
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -76,39 +108,71 @@ def claim_output_folder(out: Path, overwrite: bool = False):
 def write_samples(out: Path, output, pipeline, video: str = "mp4", bvh: bool = True) -> Path:
     """Write every sample of `output` (a `MotionOutput`) under `out`; return the manifest path.
 
-    The manifest is written last, so a folder with a samples.json holds complete samples.
+    The manifest is written last and lists each file with its SHA-256. If a write fails or the run is
+    stopped, the files of the sample being written are removed and the manifest lists the samples that
+    are complete, marked `"complete": false` — the folder never holds a file the manifest does not describe.
     """
     from tqdm import tqdm
 
-    entries = []
-    for index, (text, length, seed, features, joints) in enumerate(
-        tqdm(list(zip(output.texts, output.lengths, output.seeds, output.features, output.joints)),
-             desc="writing", unit="motion", leave=False)
-    ):
-        name = f"{index:03d}_{_slug(text)}"
-        files = {"features": f"{name}.npy", "joints": f"{name}_joints.npy"}
-        save_npy(out / files["features"], features)
-        save_npy(out / files["joints"], joints)
-        if video != "none":
-            from lead.render.plot import render_motion
-
-            files["video"] = f"{name}.{video}"
-            title = f"{text}  [{'LEAD' if output.settings['use_projector'] else 'MLD'}, seed {seed}]"
-            render_motion(joints, out / files["video"], title=title, skeleton=pipeline.config.skeleton)
-        if bvh:
-            from lead.render.export import write_humanml3d_bvh
-
-            files["bvh"] = f"{name}.bvh"
-            write_humanml3d_bvh(out / files["bvh"], features, skeleton=pipeline.config.skeleton)
-        entries.append({"index": index, "text": text, "frames": length, "seconds": length / pipeline.config.fps,
-                        "seed": seed, "files": files})
-    manifest = out / "samples.json"
-    save_json(manifest, {
+    entries: list[dict] = []
+    header = {
         "lead_version": __version__,
         "model": {**pipeline.identity, "text_encoder": pipeline.text_encoder.identity},
         "settings": output.settings,
         "fps": pipeline.config.fps,
         "skeleton": pipeline.config.skeleton,
-        "samples": entries,
-    })
+    }
+    manifest = out / "samples.json"
+    samples = list(zip(output.texts, output.lengths, output.seeds, output.features, output.joints))
+    try:
+        for index, (text, length, seed, features, joints) in enumerate(
+            tqdm(samples, desc="writing", unit="motion", leave=False)
+        ):
+            entries.append(_write_sample(out, index, text, length, seed, features, joints, output, pipeline,
+                                         video, bvh))
+    except BaseException:
+        if entries:
+            save_json(manifest, {**header, "complete": False, "samples": entries})
+        raise
+    save_json(manifest, {**header, "complete": True, "samples": entries})
     return manifest
+
+
+def _write_sample(out: Path, index: int, text: str, length: int, seed: int, features, joints, output, pipeline,
+                  video: str, bvh: bool) -> dict:
+    """Write one sample's files; on any failure remove those already written. → its manifest entry."""
+    name = f"{index:03d}_{_slug(text)}"
+    files = {"features": f"{name}.npy", "joints": f"{name}_joints.npy"}
+    if video != "none":
+        files["video"] = f"{name}.{video}"
+    if bvh:
+        files["bvh"] = f"{name}.bvh"
+    try:
+        save_npy(out / files["features"], features)
+        save_npy(out / files["joints"], joints)
+        if video != "none":
+            from lead.render.plot import render_motion
+
+            title = f"{text}  [{'LEAD' if output.settings['use_projector'] else 'MLD'}, seed {seed}]"
+            render_motion(joints, out / files["video"], title=title, skeleton=pipeline.config.skeleton)
+        if bvh:
+            from lead.render.export import write_humanml3d_bvh
+
+            write_humanml3d_bvh(out / files["bvh"], features, skeleton=pipeline.config.skeleton)
+    except BaseException:
+        for file in files.values():
+            with contextlib.suppress(OSError):
+                (out / file).unlink(missing_ok=True)
+        raise
+    return {"index": index, "text": text, "frames": length, "seconds": length / pipeline.config.fps,
+            "seed": seed, "files": files, "sha256": {kind: _sha256(out / file) for kind, file in files.items()}}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

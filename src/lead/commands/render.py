@@ -11,6 +11,7 @@ from lead.errors import LeadError
 
 FEATURE_DIMS = {263: "humanml3d", 251: "kit"}
 JOINT_COUNTS = {22: "humanml3d", 21: "kit"}
+MAX_FPS = 240
 ACCEPTED_SHAPES = "(T, 263) HumanML3D features, (T, 251) KIT features, (T, 22, 3) or (T, 21, 3) joints"
 
 EPILOG = """examples:
@@ -104,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     titles = args.title
     if titles is not None and len(titles) != len(files):
         raise LeadError(f"{len(files)} file(s) but {len(titles)} --title: give one --title per file, or none")
-    if args.fps is not None and args.fps <= 0:
-        raise LeadError(f"--fps must be positive, got {args.fps}")
+    if args.fps is not None and not 0 < args.fps <= MAX_FPS:
+        raise LeadError(f"--fps must be a number in (0, {MAX_FPS}], got {args.fps}")
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix and not _video_suffix(out):
         raise LeadError(f"--out {out}: unsupported video format {out.suffix!r}; use .mp4, .gif or a folder")

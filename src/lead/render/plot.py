@@ -304,8 +304,8 @@ def render_grid(motions: Sequence[Any], path: str | os.PathLike, titles: Sequenc
     titles = [""] * len(motions) if titles is None else [str(title) for title in titles]
     if len(titles) != len(motions):
         raise LeadError(f"render_grid: {len(motions)} motions but {len(titles)} titles; give one title each")
-    if not fps > 0:
-        raise LeadError(f"fps must be positive, got {fps}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise LeadError(f"fps must be a positive finite number, got {fps}")
     prepared = [_prepare(motion, skeleton, index) for index, motion in enumerate(motions)]
     columns = columns or (len(motions) if len(motions) <= 4 else math.ceil(math.sqrt(len(motions))))
     columns = max(1, min(int(columns), len(motions)))
@@ -335,29 +335,90 @@ def render_grid(motions: Sequence[Any], path: str | os.PathLike, titles: Sequenc
         return np.asarray(canvas.buffer_rgba())
 
     with atomic_path(target) as temporary:
-        if suffix == ".mp4":
-            _write_mp4(temporary, draw, total, (width, height), float(fps))
-        else:
-            _write_gif(temporary, draw, total, (width, height), float(fps))
+        try:
+            if suffix == ".mp4":
+                _write_mp4(temporary, draw, total, (width, height), float(fps))
+            else:
+                _write_gif(temporary, draw, total, (width, height), float(fps))
+        except _WriteFailed as error:
+            raise LeadError(f"cannot write {target}: {error}; nothing was written there") from None
     return target
+
+
+class _WriteFailed(Exception):
+    """A video writer failed; the message says why (the caller names the file)."""
 
 
 def _write_mp4(path: Path, draw: Callable[[int], np.ndarray], total: int, size: tuple[int, int],
                fps: float) -> None:
+    """Pipe the frames into ffmpeg; its exit status and the written file are checked, so a failed write
+    (disk full, file-size limit, ffmpeg error) raises instead of leaving an unplayable file."""
+    import subprocess
+    import tempfile
+    from fractions import Fraction
+
     import imageio_ffmpeg
 
+    rate = Fraction(fps).limit_denominator(1001)
     # H.264 + yuv420p is what browsers, QuickTime and phones all play.
-    writer = imageio_ffmpeg.write_frames(
-        str(path), size, pix_fmt_in="rgba", pix_fmt_out="yuv420p", fps=fps, codec="libx264", quality=None,
-        macro_block_size=16, ffmpeg_log_level="error",
-        output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart"],
-    )
-    writer.send(None)
-    try:
-        for frame in range(total):
-            writer.send(draw(frame).tobytes())
-    finally:
-        writer.close()
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-vcodec", "rawvideo",
+        "-s", f"{size[0]}x{size[1]}", "-pix_fmt", "rgba", "-r", str(rate), "-i", "-", "-an",
+        "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "veryfast",
+        "-movflags", "+faststart", "-f", "mp4", str(path),
+    ]
+    # stderr to a file, not a pipe: a pipe nobody reads can fill and stall ffmpeg
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            try:
+                for frame in range(total):
+                    process.stdin.write(draw(frame).tobytes())
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg quit early; its exit status and log say why
+            status = process.wait()
+        finally:
+            if process.poll() is None:  # interrupted (Ctrl-C, SIGTERM): don't leave ffmpeg running
+                process.kill()
+                process.wait()
+        if status != 0:
+            log.seek(0)
+            lines = [line for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            reason = lines[-1].strip() if lines else _exit_reason(status)
+            raise _WriteFailed(f"ffmpeg failed ({reason})")
+    _check_mp4(path)
+
+
+def _exit_reason(status: int) -> str:
+    import signal
+
+    if status < 0:
+        name = signal.Signals(-status).name
+        return f"killed by {name}" + (": the file-size limit (ulimit -f)" if name == "SIGXFSZ" else "")
+    return f"exit status {status}"
+
+
+def _check_mp4(path: Path) -> None:
+    """Refuse an MP4 whose top-level boxes do not tile the file or that lacks its index (moov) or data."""
+    boxes, position, end = set(), 0, path.stat().st_size
+    with open(path, "rb") as handle:
+        while position < end:
+            handle.seek(position)
+            header = handle.read(16)
+            if len(header) < 8:
+                break
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if size == 1 and len(header) == 16:
+                size = int.from_bytes(header[8:16], "big")
+            elif size == 0:
+                size = end - position
+            if size < 8:
+                break
+            boxes.add(kind)
+            position += size
+    if position != end or not {b"ftyp", b"moov", b"mdat"} <= boxes:
+        raise _WriteFailed("ffmpeg wrote an incomplete MP4 (no index, or cut short)")
 
 
 def _write_gif(path: Path, draw: Callable[[int], np.ndarray], total: int, size: tuple[int, int],
@@ -373,3 +434,7 @@ def _write_gif(path: Path, draw: Callable[[int], np.ndarray], total: int, size: 
     images = [picture(frame).quantize(palette=palette, dither=Image.Dither.NONE) for frame in range(total)]
     images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
                    duration=round(1000 / fps), loop=0, disposal=1, optimize=False)
+    with open(path, "rb") as handle:  # a GIF ends with its trailer byte; anything else was cut short
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) != b"\x3b":
+            raise _WriteFailed("the GIF was cut short")
