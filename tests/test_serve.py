@@ -57,6 +57,8 @@ def test_downloads_are_the_files_the_server_wrote(client):
     bvh = client.get(files["bvh"])  # written on first download
     assert bvh.status_code == 200 and bvh.text.startswith("HIERARCHY")
     assert "a_person_walks_forward_mld_seed1.bvh" in bvh.headers["content-disposition"]
+    video = client.get(body["samples"][0]["motions"]["lead"]["files"]["mp4"])  # rendered on first download
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
 
 @pytest.mark.parametrize("path", [
