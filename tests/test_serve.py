@@ -204,3 +204,28 @@ def test_info_docs_and_page_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "three" in page.text
     assert client.get("/static/vendor/three.module.js").status_code == 200
+
+
+def test_serve_command_is_registered_with_examples(capsys):
+    from lead.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "lead serve --port 8080" in text and "127.0.0.1" in text and "--max-batch" in text
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("localhost", True), ("::1", True),
+                                                ("127.0.0.2", True), ("0.0.0.0", False), ("192.168.1.5", False),
+                                                ("example.org", False), ("::", False)])
+def test_only_loopback_hosts_bind_without_a_warning(host, loopback):
+    from lead.commands.serve import _is_loopback
+
+    assert _is_loopback(host) is loopback
+
+
+def test_bad_port_is_refused_before_the_model_loads():
+    from lead.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 2
