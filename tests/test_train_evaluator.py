@@ -85,9 +85,9 @@ def test_train_tiny_evaluator_loss_falls(dataset, tmp_path, capsys):
     official = torch.load(out / "finest.tar", weights_only=True)
     torch.testing.assert_close(official["motion_encoder"]["hidden"], evaluator.motion_encoder.hidden)
     # trained pairs are closer than mismatched pairs
-    motions = np.stack([np.load(dataset / "new_joint_vecs" / f"{i:06d}.npy") for i in range(8)])
-    texts = [(dataset / "texts" / f"{i:06d}.txt").read_text().split("#")[1].split() for i in range(8)]
-    motion_emb = evaluator.embed_motions(motions, np.full(8, 128))
+    motions = np.stack([np.load(dataset / "new_joint_vecs" / f"{i:06d}.npy") for i in range(40)])
+    texts = [(dataset / "texts" / f"{i:06d}.txt").read_text().split("#")[1].split() for i in range(40)]
+    motion_emb = evaluator.embed_motions(motions, np.full(40, 128))
     text_emb = evaluator.embed_captions(texts)
     distances = torch.cdist(text_emb, motion_emb)
     assert distances.diagonal().mean() < distances.mean()

@@ -232,28 +232,19 @@ def _dataset(settings: EvaluatorTrainSettings, split: str, normalizer=None):
                          normalizer=normalizer, seed=settings.seed)
 
 
-class _Reseed(L.Callback):
-    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        trainer.train_dataloader.dataset.set_epoch(trainer.current_epoch)
-
-
 def _fit(module: L.LightningModule, settings: EvaluatorTrainSettings, stage: str, epochs: int,
          train: DataLoader, val: DataLoader | None) -> L.Trainer:
-    from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-    from lightning.pytorch.loggers import CSVLogger
+    """One stage on the shared plumbing of `lead train` (lead.train.common.fit): the same progress bar,
+    CSV + TensorBoard logs, checkpoints, non-finite-loss stop, epoch reseeding and device flags."""
+    from lead.train.common import TrainSettings, fit
 
-    root = settings.out / "runs" / stage
-    devices = settings.devices if settings.devices == "auto" else int(settings.devices)
-    trainer = L.Trainer(
-        default_root_dir=str(root), accelerator=settings.accelerator, devices=devices,
-        max_epochs=epochs, max_steps=settings.max_steps, max_time=settings.max_time,
-        logger=CSVLogger(str(root), name="logs"),
-        callbacks=[ModelCheckpoint(dirpath=str(root / "checkpoints"), save_last=True, save_top_k=0),
-                   TQDMProgressBar(refresh_rate=10), _Reseed()],
-        log_every_n_steps=max(1, min(50, len(train))), num_sanity_val_steps=0, enable_model_summary=False,
+    plumbing = TrainSettings(
+        data=settings.data, out=settings.out, batch_size=settings.batch_size, lr=settings.lr, max_epochs=epochs,
+        max_steps=settings.max_steps, max_time=settings.max_time, seed=settings.seed,
+        accelerator=settings.accelerator, devices=settings.devices, workers=settings.workers,
+        log_every=max(1, min(50, len(train))),
     )
-    trainer.fit(module, train, val)
-    return trainer
+    return fit(module, plumbing, stage, train, val)
 
 
 def train_evaluator(settings: EvaluatorTrainSettings) -> T2MEvaluator:
