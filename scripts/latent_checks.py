@@ -14,6 +14,7 @@ import argparse
 import numpy as np
 import torch
 
+from lead.data.humanml3d import normalised_batch
 from lead.diffusion import add_noise, predict_x0
 from lead.evaluation.motion_sets import embed_features, real_clips
 from lead.pipeline import TextToMotionPipeline
@@ -23,12 +24,7 @@ def real_latents(pipe, clips) -> torch.Tensor:
     out = []
     with torch.no_grad():
         for start in range(0, len(clips), 64):
-            chunk = clips[start : start + 64]
-            lengths = torch.tensor([len(c.features) for c in chunk])
-            batch = torch.zeros(len(chunk), int(lengths.max()), chunk[0].features.shape[-1])
-            for row, clip in enumerate(chunk):
-                batch[row, : len(clip.features)] = torch.from_numpy(
-                    np.asarray(pipe.normalizer.normalize(clip.features), dtype=np.float32))
+            batch, lengths = normalised_batch(pipe.normalizer, [c.features for c in clips[start : start + 64]])
             out.append(pipe.latent_space.encode(batch, lengths, sample=False))
     return torch.cat(out)
 

@@ -266,6 +266,21 @@ class MotionDataset:
         }
 
 
+def normalised_batch(normalizer, motions: Sequence[Any], max_length: int | None = None):
+    """Raw feature arrays `(T_i, D)` → (normalised, zero-padded float32 batch `[B, max T_i, D]`, lengths `[B]`),
+    each cut to `max_length` frames if given: what the VAE encoder takes (evaluation, t-SNE, checks)."""
+    import torch
+
+    if not motions:
+        raise ValueError("normalised_batch needs at least one motion")
+    rows = [np.asarray(normalizer.normalize(np.asarray(m)[:max_length]), dtype=np.float32) for m in motions]
+    lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
+    batch = torch.zeros(len(rows), int(lengths.max()), rows[0].shape[-1])
+    for index, row in enumerate(rows):
+        batch[index, : len(row)] = torch.from_numpy(row)
+    return batch, lengths
+
+
 def collate_motions(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Zero-pad a list of items: {"features": [B, Tmax, D], "lengths": [B], "mask": [B, Tmax] (True = valid),
     "captions", "tokens", "names"}."""

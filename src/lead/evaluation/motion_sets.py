@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lead.data.humanml3d import load_records, read_split
+from lead.data.humanml3d import load_records, normalised_batch, read_split
 from lead.motion.features import features_to_joints
 
 
@@ -51,11 +51,7 @@ def vae_round_trip(vae, normalizer, features: list[np.ndarray], skeleton: str = 
     out: list[np.ndarray] = []
     decoded_features: list[np.ndarray] = []
     for start in range(0, len(features), batch_size):
-        chunk = features[start : start + batch_size]
-        lengths = torch.tensor([len(f) for f in chunk])
-        batch = torch.zeros(len(chunk), int(lengths.max()), chunk[0].shape[-1])
-        for row, motion in enumerate(chunk):
-            batch[row, : len(motion)] = torch.from_numpy(np.asarray(normalizer.normalize(motion), dtype=np.float32))
+        batch, lengths = normalised_batch(normalizer, features[start : start + batch_size])
         latent, _, _ = vae.encode(batch, lengths, sample=False)
         recon = vae.decode(latent, lengths)
         if smoothing > 1:

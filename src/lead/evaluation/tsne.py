@@ -48,21 +48,17 @@ def latent_codes(pipeline, root: str | Path, records: list, batch_size: int = 64
     """Records → (VAE mu [N, S·D], projected E_proj(z) [N, S·D_text]; z = mu in the scaled space)."""
     import torch
 
+    from lead.data.humanml3d import normalised_batch
+
     if pipeline.projector is None:
         raise LeadError("this model has no projector/ component: the realigned space needs one "
                         "(train it with `lead train projector`)")
     max_length = pipeline.vae.config.max_length
     mus, projected = [], []
     for start in range(0, len(records), batch_size):
-        chunk = records[start : start + batch_size]
-        motions = []
-        for record in chunk:
-            features = np.load(Path(root) / "new_joint_vecs" / f"{record.clip}.npy")[record.start : record.end]
-            motions.append(np.asarray(pipeline.normalizer.normalize(features[:max_length]), np.float32))
-        lengths = torch.tensor([len(m) for m in motions])
-        batch = torch.zeros(len(motions), int(lengths.max()), motions[0].shape[-1])
-        for row, motion in enumerate(motions):
-            batch[row, : len(motion)] = torch.from_numpy(motion)
+        motions = [np.load(Path(root) / "new_joint_vecs" / f"{record.clip}.npy")[record.start : record.end]
+                   for record in records[start : start + batch_size]]
+        batch, lengths = normalised_batch(pipeline.normalizer, motions, max_length)
         with torch.no_grad():
             mu, _ = pipeline.latent_space.posterior(batch, lengths)
             z_proj = pipeline.projector.encode(pipeline.latent_space.to_z(mu))
