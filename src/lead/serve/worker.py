@@ -69,11 +69,14 @@ def _clash(chosen: dict, concepts: dict) -> bool:
 class BatchWorker:
     """`submit(job)` → a Future of `JobResult`; raises `Busy` when `max_queue` jobs already wait."""
 
-    def __init__(self, pipe, variants: dict, max_batch: int = 32, max_queue: int = 64) -> None:
+    def __init__(self, pipe, variants: dict, max_batch: int = 32, max_queue: int = 64, gather_s: float = 0.05) -> None:
         self.pipe = pipe
         self.variants = variants  # {"lead": DEFAULT, "mld": None}: how each row's z is decoded
         self.max_batch = max_batch
         self.max_queue = max_queue
+        # An idle worker that gets a request waits while more keep arriving (each within gather_s / 5, at most
+        # gather_s in all), so a burst starts as one full batch instead of a batch of one and then the rest.
+        self.gather_s = gather_s
         self._pending: collections.deque[Job] = collections.deque()
         self._wake = threading.Condition()
         self._running = threading.Event()  # cleared by pause()
@@ -149,6 +152,18 @@ class BatchWorker:
         self._pending.extendleft(reversed(left))
         return chosen
 
+    def _gather(self) -> None:
+        """(Holding the lock) wait briefly while requests are still arriving and the batch is not full."""
+        deadline = time.perf_counter() + self.gather_s
+        while not self._stop and sum(job.rows for job in self._pending) < self.max_batch:
+            seen = len(self._pending)
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
+            self._wake.wait(min(left, self.gather_s / 5))
+            if len(self._pending) == seen:
+                return
+
     def _loop(self) -> None:
         while True:
             self._running.wait()
@@ -159,6 +174,7 @@ class BatchWorker:
                     return
                 if not self._running.is_set():
                     continue
+                self._gather()
                 jobs = self._take()
             self._execute(jobs)
 
