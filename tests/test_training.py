@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -364,6 +366,24 @@ def test_two_process_cpu_ddp_trains_saves_once_and_resumes(tiny_dataset, tmp_pat
     run = subprocess.run([*command, "--max-steps", "4"], env=env, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.count("saved ") == 1 and (out / "vae" / "model.safetensors").is_file()
+    assert run.stdout.count("weights identical on 2 ranks") == 1, run.stdout[-2000:]
+
+    # One process with the same global batch (2 x 4 = 8): the validation loss (averaged over ranks)
+    # follows the same curve. The items per step and the per-rank noise differ, so within a tolerance.
+    single = tmp_path / "single"
+    one = subprocess.run([sys.executable, "-m", "lead.cli", "train", "vae", "--data", str(tiny_dataset), "--out",
+                          str(single), "--preset", "tiny", "--batch-size", "8", "--accelerator", "cpu",
+                          "--log-every", "1", "--max-steps", "4"], env=env, capture_output=True, text=True, timeout=240)
+    assert one.returncode == 0, one.stderr[-2000:]
+
+    def val_curve(folder):
+        rows = csv.DictReader(open(folder / "runs/vae/logs/version_0/metrics.csv"))
+        return [float(r["val/loss"]) for r in rows if r.get("val/loss")]
+
+    ddp_curve, single_curve = val_curve(out), val_curve(single)
+    assert len(ddp_curve) == len(single_curve) == 4, (ddp_curve, single_curve)
+    assert ddp_curve[-1] < ddp_curve[0] and single_curve[-1] < single_curve[0]
+    np.testing.assert_allclose(ddp_curve, single_curve, rtol=0.15)
     first = torch.load(out / "runs/vae/checkpoints/last.ckpt", weights_only=False)["global_step"]
     resumed = subprocess.run([*command, "--max-steps", "6", "--resume"], env=env, capture_output=True, text=True,
                              timeout=240)

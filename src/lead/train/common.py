@@ -134,6 +134,24 @@ class StopOnNonFinite(L.Callback):
                             "(lead data check) or lower --lr; nothing was exported")
 
 
+class RankConsistency(L.Callback):
+    """With several processes, check at the end of training that every rank holds the same weights
+    (DDP keeps them equal by averaging gradients; a rank that diverged — a non-deterministic op, a
+    parameter left out of the gradient sync — would otherwise export silently whatever rank 0 had)."""
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.world_size < 2:
+            return
+        params = [p.detach().double() for p in module.parameters()]
+        local = torch.stack([sum(p.sum() for p in params), sum((p * p).sum() for p in params)]).to(module.device)
+        gathered = trainer.strategy.all_gather(local).reshape(trainer.world_size, 2).cpu()
+        if not torch.allclose(gathered, gathered[:1].expand_as(gathered), rtol=1e-9, atol=0.0):
+            raise LeadError(f"the {trainer.world_size} training processes ended with different weights "
+                            f"(checksums {gathered.tolist()}); nothing was exported — report this with the command")
+        if trainer.is_global_zero:
+            print(f"weights identical on {trainer.world_size} ranks (checksum {gathered[0, 0].item():.9e})")
+
+
 class EpochReseed(L.Callback):
     """Give the dataset's random crops a new, reproducible draw each epoch."""
 
@@ -181,6 +199,7 @@ def fit(module: L.LightningModule, settings: TrainSettings, stage: str, train_lo
             TQDMProgressBar(refresh_rate=10),
             EpochReseed(),
             StopOnNonFinite(),
+            RankConsistency(),
         ],
         check_val_every_n_epoch=settings.val_every,
         log_every_n_steps=settings.log_every,
