@@ -199,6 +199,7 @@ def test_concurrent_requests_are_merged_into_batches_and_all_answered(pipe):
 def test_info_docs_and_page_are_served(client):
     info = client.get("/api/info").json()
     assert info["variants"] == ["lead", "mld"] and info["limits"]["max_frames"] == 196
+    assert info["text_encoder"]["word_embedding_dim"] > 0 and info["text_encoder"]["identity"]
     assert client.get("/docs").status_code == 200
     assert "/api/generate" in client.get("/openapi.json").json()["paths"]
     page = client.get("/")

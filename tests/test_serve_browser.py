@@ -143,6 +143,18 @@ def _wait(evaluate, expression: str, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}; page state: {evaluate('JSON.stringify(window.leadPage)')}")
 
 
+def _concept_file(server_url: str, folder: Path) -> Path:
+    """A concept file (as `lead invert` writes) for the served model's text encoder, from /api/info."""
+    import torch
+
+    from lead.inversion.concept import Concept, save_concept
+
+    with urllib.request.urlopen(f"{server_url}/api/info") as response:
+        encoder = json.loads(response.read())["text_encoder"]
+    embedding = torch.randn(encoder["word_embedding_dim"], generator=torch.Generator().manual_seed(0)) * 0.05
+    return save_concept(folder / "stomp.safetensors", Concept("<stomp>", embedding, encoder["identity"], "walk"))
+
+
 def _figure_pixels(image: np.ndarray) -> tuple[int, int]:
     """Pixels of the LEAD figure's orange (#e8743b, shaded) and the MLD figure's blue (#4c9be8, shaded)."""
     r, g, b = (image[..., c].astype(int) for c in range(3))
@@ -189,6 +201,20 @@ def test_page_generates_and_plays_lead_and_mld(server_url, tmp_path):
         assert evaluate("document.querySelectorAll('#history li').length") == 1
         assert evaluate("document.querySelectorAll('#downloads a').length") == 8
         shot = browser.send("Page.captureScreenshot", session, format="png")["data"]
+
+        # a concept file chosen in the page's file input is uploaded, and its token then works in a prompt
+        concept = _concept_file(server_url, tmp_path)
+        document = browser.send("DOM.getDocument", session)["root"]["nodeId"]
+        node = browser.send("DOM.querySelector", session, nodeId=document, selector="#concept-file")["nodeId"]
+        browser.send("DOM.setFileInputFiles", session, nodeId=node, files=[str(concept)])
+        _wait(evaluate, "window.leadPage.tokens.includes('<stomp>')", 30, "the concept upload")
+        evaluate("document.getElementById('prompt').value = ''; document.getElementById('prompt').focus()")
+        browser.send("Input.insertText", session, text="a person <stomp> forward")
+        evaluate("document.getElementById('generate').click()")
+        _wait(evaluate, "window.leadPage.generations === 2 && window.leadPage.state === 'playing'", 60,
+              "the generation with the concept")
+        assert "<stomp>" in evaluate("document.getElementById('message').textContent")
+        assert evaluate("document.querySelectorAll('#history li').length") == 2
     finally:
         browser.close()
     png = base64.b64decode(shot)

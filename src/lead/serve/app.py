@@ -65,7 +65,9 @@ class Server:
         return {"lead_version": __version__, "model": self.pipe.identity, "fps": self.fps,
                 "skeleton": self.pipe.config.skeleton, "parents": list(skeleton.parents),
                 "joint_names": list(skeleton.joint_names),
-                "variants": list(self.variants), "samplers": samplers, "limits": limits}
+                "variants": list(self.variants), "samplers": samplers, "limits": limits,
+                "text_encoder": {"identity": self.pipe.text_encoder.identity,  # what a concept file must match
+                                 "word_embedding_dim": int(self.pipe.text_encoder.input_embeddings.weight.shape[-1])}}
 
     def _sampler_problem(self, sampler: str) -> str | None:
         component = get_sampler(sampler).component

@@ -8,7 +8,7 @@ const VARIANTS = ["lead", "mld"];
 const session = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`.replace(/[^0-9a-z-]/gi, ""))
   .slice(0, 64);
 const page = (window.leadPage = { state: "loading", frame: 0, frames: 0, ticks: 0, playing: true, generations: 0,
-  error: null, session });
+  error: null, session, tokens: [] });
 const views = {};
 const history = [];
 let info = null, current = null, sampleIndex = 0, clock = 0, last = performance.now(), speed = 1;
@@ -101,9 +101,11 @@ async function generate(event) {
     if (!response.ok) throw new Error(result.error || `error ${response.status}`);
     history.push(result);
     page.generations = history.length;
+    page.error = null;
     show(result);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    say(`Generated in ${seconds} s (${result.batch_rows} sample(s) in its batch).`);
+    const used = result.concepts.length ? `, concepts ${result.concepts.join(" ")}` : "";
+    say(`Generated in ${seconds} s (${result.batch_rows} sample(s) in its batch${used}).`);
   } catch (error) {
     setState("error");
     say(error.message, true);
@@ -189,6 +191,7 @@ async function uploadConcept() {
   $("concept-file").value = "";
   if (!response.ok) return say(result.error || `upload failed (${response.status})`, true);
   say(`Concept ${result.token} is ready: use it in a prompt.`);
+  page.tokens = result.tokens;
   $("tokens").replaceChildren(...result.tokens.map((token) => {
     const button = document.createElement("button");
     button.type = "button";
