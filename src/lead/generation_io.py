@@ -49,7 +49,9 @@ def claim_output_folder(out: Path, overwrite: bool = False):
 def _create_folder(out: Path) -> list[Path]:
     """mkdir -p `out`; → the folders it created, deepest first."""
     from lead.errors import LeadError
+    from lead.io import check_output
 
+    check_output(out)
     missing = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -83,3 +83,65 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         line = data.count(b"\n", 0, offset) + 1
         raise LeadError(f"{target}:{line}: {what} is not UTF-8 text (byte 0x{data[offset]:02x}); "
                         "save it as UTF-8") from None
+
+
+def read_json(path: str | os.PathLike, what: str = "file", hint: str = "") -> Any:
+    """Parse a UTF-8 JSON file; a broken one is refused with one line naming it (and `hint`, what to do)."""
+    target = Path(path)
+    text = read_text(target, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LeadError(f"{target}:{error.lineno}: {what} is not valid JSON ({error.msg})"
+                        + (f"; {hint}" if hint else "")) from None
+
+
+def load_array(path: str | os.PathLike, what: str = "array", ndim: int | None = None) -> np.ndarray:
+    """A numeric .npy array, read without pickle: text, a pickled object array, strings, a truncated file
+    or the wrong number of dimensions are refused with one line naming the file and what was found."""
+    target = Path(path)
+    try:
+        with open(target, "rb") as handle:
+            if handle.read(6) != b"\x93NUMPY":
+                raise LeadError(f"{target}: {what} is not a .npy file (it does not start with the NumPy header)")
+        array = np.load(target, allow_pickle=False)
+    except FileNotFoundError:
+        raise LeadError(f"{target}: {what} not found") from None
+    except OSError as error:
+        raise LeadError(f"cannot read {what} {target}: {error.strerror or error}") from None
+    except ValueError as error:
+        reason = "holds pickled Python objects" if "pickle" in str(error) else f"is damaged ({error})"
+        raise LeadError(f"{target}: {what} {reason}; expected a numeric array") from None
+    except EOFError:
+        raise LeadError(f"{target}: {what} is cut short") from None
+    if not isinstance(array, np.ndarray) or not (np.issubdtype(array.dtype, np.number)
+                                                 or array.dtype == np.bool_):
+        raise LeadError(f"{target}: {what} holds {getattr(array, 'dtype', type(array).__name__)} values, "
+                        "expected numbers")
+    if ndim is not None and array.ndim != ndim:
+        raise LeadError(f"{target}: {what} has shape {array.shape}, expected {ndim} dimension(s)")
+    return array
+
+
+def check_output(path: str | os.PathLike, kind: str = "folder", option: str = "--out") -> Path:
+    """Refuse, before any work and without creating anything, an output `path` that cannot be written:
+    a file where a folder is wanted (or the reverse), or a place under a read-only or missing-permission
+    folder. `kind` is "folder" or "file"."""
+    target = Path(path)
+    if target.exists():
+        if kind == "folder" and not target.is_dir():
+            raise LeadError(f"{option} {target} is a file, not a folder; choose another {option}")
+        if kind == "file" and target.is_dir():
+            raise LeadError(f"{option} {target} is a folder; give a file name")
+    existing = target if kind == "folder" and target.is_dir() else target.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise LeadError(f"{option} {target}: {existing} is a file, so nothing can be written under it")
+    try:  # try it: permission bits say nothing for root, and nothing of read-only mounts
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise LeadError(f"{option} {target}: cannot write in {existing} ({error.strerror or error}); "
+                        f"choose another {option}") from None
+    return target

@@ -83,6 +83,9 @@ def run_inversion(args: argparse.Namespace) -> int:
         extra={"evaluator": str(Path(args.evaluator).resolve())},
     )
     out = Path(args.out)
+    from lead.io import check_output
+
+    check_output(out)
     out.mkdir(parents=True, exist_ok=True)
     if style_mode:
         from lead.evaluation.inversion_style import resolve_clips, run_style

@@ -143,6 +143,9 @@ def run_motion(args: argparse.Namespace) -> int:
     _positive("--min-length", args.min_length, 4)
     _positive("--batch-size", args.batch_size)
     device = check_sampling_arguments(args)
+    from lead.io import check_output
+
+    check_output(args.out)
     if not Path(args.data).is_dir():
         raise LeadError(f"--data {args.data} is not a folder; give a HumanML3D-format dataset folder")
     sets = tuple(dict.fromkeys(["real", *args.sets]))
@@ -184,6 +187,9 @@ def run_t2m(args: argparse.Namespace) -> int:
         _positive("--" + name.replace("_", "-"), getattr(args, name))
     _positive("--mm-texts", args.mm_texts, 0)
     device = check_sampling_arguments(args)
+    from lead.io import check_output
+
+    check_output(args.out)
     settings = T2MEvalSettings(
         replications=args.replications, split=args.split, guidance=args.guidance,
         steps=args.steps[0] if len(args.steps) == 1 else tuple(args.steps), sampler=args.sampler,
@@ -206,11 +212,20 @@ def run_t2m(args: argparse.Namespace) -> int:
 
 def run_tsne(args: argparse.Namespace) -> int:
     import json
+    import math
 
+    from lead.errors import LeadError
     from lead.evaluation.tsne import run_tsne as make_figure
+    from lead.io import check_output
     from lead.pipeline import TextToMotionPipeline
 
     _positive("--max-clips", args.max_clips, 5)
+    if not (math.isfinite(args.perplexity) and args.perplexity > 0):
+        raise LeadError(f"--perplexity must be a finite number > 0 (t-SNE's usual range is 5..50; it is capped at "
+                        f"(clips - 1) / 3), got {args.perplexity}")
+    if not args.out.lower().endswith(".png"):
+        raise LeadError(f"--out {args.out}: give the name of a .png figure")
+    check_output(args.out, "file")
     pipeline = TextToMotionPipeline.from_pretrained(args.model)
     summary = make_figure(pipeline, args.data, args.out, args.split, args.max_clips, args.label,
                           args.min_length, args.seed, args.perplexity)

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.token)
     if out.is_dir():
         raise LeadError(f"--out {out} is a folder; give a file name such as {default_output(args.token)}")
+    from lead.io import check_output
+
+    check_output(out, "file")
 
     from tqdm import tqdm
 

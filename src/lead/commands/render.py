@@ -124,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
             raise LeadError(f"--out {out} exists and is not a folder")
         targets = [(out or file.parent) / f"{file.stem}.{args.format}" for file in files]
 
+    from lead.io import check_output
+
+    for target in dict.fromkeys(targets):
+        check_output(target, "file")
     motions = [load_motion(file, args.skeleton) for file in files]
     titles = titles if titles is not None else [default_title(file) for file in files]
     from lead.motion.skeleton import get_skeleton

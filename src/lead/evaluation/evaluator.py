@@ -24,7 +24,6 @@ reference test loader pads them (this changes the last movement latent, so it ma
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -375,20 +374,35 @@ class T2MEvaluator(nn.Module):
         for name in ("config.json", "model.safetensors", "mean.npy", "std.npy"):
             if not (folder / name).is_file():
                 raise LeadError(f"evaluator file {folder / name} not found: is {folder} an evaluator folder?")
-        data = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        if data.pop("format", None) != FORMAT:
-            raise LeadError(f"{folder / 'config.json'} is not a {FORMAT} config")
+        from lead.io import read_json
+        from lead.models.config import config_from_dict
+
+        source = folder / "config.json"
+        data = read_json(source, "evaluator config.json", "retrain the evaluator or copy it again")
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise LeadError(f"{source} is not a {FORMAT} config (a JSON object with \"format\": \"{FORMAT}\")")
         fields = {field.name for field in dataclasses.fields(EvaluatorConfig)}
-        config = EvaluatorConfig.from_dict({k: v for k, v in data.items() if k in fields})
+        config = config_from_dict(EvaluatorConfig, {k: v for k, v in data.items() if k in fields}, str(source))
         vectorizer = None
         if (folder / "vectorizer.json").is_file():
-            spec = json.loads((folder / "vectorizer.json").read_text(encoding="utf-8"))
+            spec = read_json(folder / "vectorizer.json", "evaluator vectorizer.json", "retrain the evaluator")
+            if not isinstance(spec, dict) or not isinstance(spec.get("dim", 0), int):
+                raise LeadError(f"{folder / 'vectorizer.json'}: expected a JSON object with \"kind\" and an "
+                                "integer \"dim\"; retrain the evaluator or copy it again")
             if spec.get("kind") != "glove" or glove_dir is not None:
                 vectorizer = WordVectorizer(load_word_vectors(spec, glove_dir), config.max_text_len)
         mean, std = _load_stats(folder)
-        evaluator = cls(config, mean, std, vectorizer)
         try:
-            evaluator.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
+            evaluator = cls(config, mean, std, vectorizer)
+        except (ValueError, TypeError, AssertionError, RuntimeError) as error:
+            raise LeadError(f"{source}: cannot build the evaluator from this config ({error})") from None
+        try:
+            state = load_file(str(folder / "model.safetensors"))
+        except Exception as error:  # safetensors raises several types for a damaged file
+            raise LeadError(f"{folder / 'model.safetensors'} is not a readable safetensors file ({error}); "
+                            "retrain the evaluator or copy it again") from None
+        try:
+            evaluator.load_state_dict(state, strict=True)
         except RuntimeError as error:
             raise LeadError(
                 f"{folder / 'model.safetensors'} does not fit {folder / 'config.json'}: "
@@ -423,5 +437,9 @@ def _load_stats(folder: Path) -> tuple[np.ndarray, np.ndarray]:
                 f"evaluator statistics {path} not found: pass the folder with mean.npy and std.npy "
                 "(for the published T2M evaluator: checkpoints/t2m/Comp_v6_KLD01/meta)"
             )
-        stats.append(np.load(path).astype(np.float32))
+        from lead.io import load_array
+
+        stats.append(load_array(path, "evaluator statistics", ndim=1).astype(np.float32))
+    if stats[0].shape != stats[1].shape:
+        raise LeadError(f"{folder}: mean.npy has {stats[0].shape[0]} channels but std.npy {stats[1].shape[0]}")
     return stats[0], stats[1]

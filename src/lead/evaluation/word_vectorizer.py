@@ -124,14 +124,20 @@ class GloVeWordVectors(WordVectors):
                     f"GloVe file {path} not found: the folder needs {prefix}_data.npy, {prefix}_words.pkl "
                     f"and {prefix}_idx.pkl (the text-to-motion glove download); pass the right --glove folder"
                 )
-        vectors = np.load(paths[0]).astype(np.float32)
-        with open(paths[1], "rb") as handle:
-            words = pickle.load(handle)
-        with open(paths[2], "rb") as handle:
-            word2idx = pickle.load(handle)
+        from lead.io import load_array
+
+        vectors = load_array(paths[0], "GloVe vectors", ndim=2).astype(np.float32)
+        try:  # the published vocabulary is pickled; these are the user's own downloaded files
+            with open(paths[1], "rb") as handle:
+                words = pickle.load(handle)
+            with open(paths[2], "rb") as handle:
+                word2idx = pickle.load(handle)
+            self._table = {word: vectors[word2idx[word]] for word in words}
+        except Exception as error:  # a damaged pickle raises many types
+            raise LeadError(f"GloVe files in {folder} do not fit together or are damaged ({error!r}); "
+                            "download the text-to-motion glove folder again") from None
         self.prefix = prefix
         self.dim = int(vectors.shape[1])
-        self._table = {word: vectors[word2idx[word]] for word in words}
 
     def lookup(self, word: str) -> np.ndarray | None:
         return self._table.get(word)

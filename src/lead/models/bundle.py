@@ -16,7 +16,7 @@ from typing import Any
 
 from lead.errors import LeadError
 from lead.io import save_json
-from lead.models.config import read_kind_json
+from lead.models.config import config_from_dict, read_kind_json
 
 BUNDLE_KIND = "lead-model"
 
@@ -55,7 +55,12 @@ def read_bundle_config(folder: str | Path) -> BundleConfig:
         folder / "config.json", BUNDLE_KIND, f"{folder} is not a lead model folder (train one with `lead train`)"
     )
     known = {f.name for f in dataclasses.fields(BundleConfig)}
-    return BundleConfig(**{k: v for k, v in data.items() if k in known})
+    source = str(folder / "config.json")
+    config = config_from_dict(BundleConfig, {k: v for k, v in data.items() if k in known}, source)
+    if config.fps <= 0 or not 1 <= config.min_frames <= config.max_frames:
+        raise LeadError(f"{source}: expected fps > 0 and 1 <= min_frames <= max_frames, got fps {config.fps}, "
+                        f"frames {config.min_frames}..{config.max_frames}; fix or re-export the model")
+    return config
 
 
 def write_bundle_config(folder: str | Path, config: BundleConfig) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import math
+import types
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,12 +21,74 @@ T = TypeVar("T")
 
 
 def config_from_dict(cls: type[T], data: dict[str, Any], source: str = "config") -> T:
+    """`cls(**data)` after checking every field: known, of the declared type, sizes not negative."""
+    if not isinstance(data, dict):
+        raise LeadError(f"{source}: 'config' must be a JSON object of {cls.__name__} fields, got "
+                        f"{_json_type(data)}; re-export the model")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
         raise LeadError(f"{source}: unknown fields {sorted(unknown)} for {cls.__name__}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    return cls(**values)
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name, value in data.items():
+        values[name] = _checked_value(hints[name], value, f"{source}: field {name!r}")
+        if isinstance(values[name], int) and not isinstance(values[name], bool) and values[name] < 0 \
+                and _is_size(name):
+            raise LeadError(f"{source}: field {name!r} is a size and must be >= 0, got {values[name]}")
+    try:
+        return cls(**values)
+    except (ValueError, TypeError, AssertionError) as error:
+        raise LeadError(f"{source}: {error}") from None
+
+
+_SIZE_WORDS = ("dim", "size", "num_", "length", "layers", "heads", "frames")
+
+
+def _is_size(name: str) -> bool:
+    return any(word in name for word in _SIZE_WORDS)
+
+
+def _json_type(value: Any) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+             float: "a number", type(None): "null"}
+    return f"{kinds.get(type(value), type(value).__name__)} ({json.dumps(value)[:40]})"
+
+
+def _checked_value(hint: Any, value: Any, where: str) -> Any:
+    """`value` if it fits the type `hint` (lists become tuples); a LeadError naming `where` otherwise."""
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return None
+        for option in (a for a in arguments if a is not type(None)):
+            with contextlib.suppress(LeadError):
+                return _checked_value(option, value, where)
+    elif hint is Any:
+        return value
+    elif hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif origin is tuple or hint is tuple:
+        if isinstance(value, (list, tuple)):
+            inner = arguments[0] if arguments else Any
+            return tuple(_checked_value(inner, item, where) for item in value)
+    elif origin is dict or hint is dict:
+        if isinstance(value, dict):
+            return value
+    else:
+        return value  # a type this checker does not know: the constructor checks it
+    expected = getattr(hint, "__name__", None) or str(hint)
+    raise LeadError(f"{where} must be {expected}, got {_json_type(value)}; fix or re-export the model")
 
 
 def choose_preset(presets: dict[str, T], name: str, overrides: dict[str, Any]) -> T:
@@ -51,15 +117,20 @@ def save_component(folder: str | Path, module: torch.nn.Module, config: Any, kin
 
 def read_kind_json(path: Path, kind: str, missing_hint: str) -> dict[str, Any]:
     """The `config` object of a `{"kind": ..., "config": {...}}` file, checking its kind."""
+    from lead.io import read_json
+
     if not path.is_file():
         raise LeadError(f"{path} not found: {missing_hint}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise LeadError(f"{path} is not valid JSON ({error}); re-export the model") from error
+    data = read_json(path, "config.json", "re-export the model")
+    if not isinstance(data, dict):
+        raise LeadError(f"{path}: expected a JSON object {{\"kind\": ..., \"config\": {{...}}}}, got "
+                        f"{_json_type(data)}; re-export the model")
     if data.get("kind") != kind:
         raise LeadError(f"{path} describes a {data.get('kind')!r}, expected a {kind!r} config")
-    return data.get("config", {})
+    config = data.get("config", {})
+    if not isinstance(config, dict):
+        raise LeadError(f"{path}: 'config' must be a JSON object, got {_json_type(config)}; re-export the model")
+    return config
 
 
 def read_component_config(folder: str | Path, cls: type[T], kind: str) -> T:
@@ -103,4 +174,10 @@ class Component:
 
     @classmethod
     def load(cls, folder: str | Path):
-        return load_weights(folder, cls(read_component_config(folder, cls.config_class, cls.kind)))
+        config = read_component_config(folder, cls.config_class, cls.kind)
+        try:
+            module = cls(config)
+        except (ValueError, TypeError, AssertionError, RuntimeError) as error:  # e.g. num_heads not dividing
+            raise LeadError(f"{Path(folder) / 'config.json'}: cannot build the {cls.kind} from this config "
+                            f"({error}); fix or re-export the model") from None
+        return load_weights(folder, module)

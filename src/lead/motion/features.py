@@ -323,4 +323,13 @@ class Normalizer:
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise LeadError(f"Normalizer: missing {', '.join(missing)}; expected {mean_name} and {std_name}")
-        return cls(np.load(paths[0]), np.load(paths[1]))
+        from lead.io import load_array
+
+        arrays = [load_array(path, f"the normaliser's {path.name}", ndim=1) for path in paths]
+        for path, array in zip(paths, arrays):
+            if not np.isfinite(array).all():
+                raise LeadError(f"{path}: the normaliser's {path.name} contains NaN or infinite values")
+        if arrays[0].shape != arrays[1].shape:
+            raise LeadError(f"{folder}: {mean_name} has {arrays[0].shape[0]} channels but {std_name} has "
+                            f"{arrays[1].shape[0]}; both must be the statistics of one feature layout")
+        return cls(*arrays)

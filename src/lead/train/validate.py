@@ -41,6 +41,9 @@ def check_train_settings(settings) -> None:
     out = Path(settings.out)
     if out.exists() and not out.is_dir():
         raise LeadError(f"--out {out} is a file; give a model folder")
+    from lead.io import check_output
+
+    check_output(out)
 
 
 def _check_devices(settings) -> None:

@@ -1,0 +1,189 @@
+"""Bad input gets one clear line (issues 13, 14): broken model and evaluator folders, text that is not UTF-8,
+outputs that cannot be written, numbers out of range. The real commands run in-process through `lead.cli.main`;
+each case checks exit status 2, one `lead: error:` line naming the file (or option), and no traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lead.cli import main
+from lead.models.bundle import default_model_path
+
+FEATURES = Path(__file__).parent / "fixtures" / "humanml3d-reference" / "new_joint_vecs" / "012314.npy"
+EVALUATOR = Path("/work/runs/evaluators/bandai")
+
+
+def refused(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("lead: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def _edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _set(component: str, field: str, value):
+    def edit(folder: Path) -> None:
+        _edit_json(folder / component / "config.json", lambda data: data["config"].__setitem__(field, value))
+    return edit
+
+
+# case → (how to break a copy of the shipped model, text the one line must hold)
+BROKEN_MODELS = {
+    "config.json a list": (lambda d: (d / "config.json").write_text("[1, 2]"), "got a list"),
+    "config a string": (lambda d: _edit_json(d / "config.json", lambda c: c.__setitem__("config", "x")),
+                        "'config' must be a JSON object"),
+    "config.json broken": (lambda d: (d / "config.json").write_text('{"kind": '), "is not valid JSON"),
+    "config.json Latin-1": (lambda d: (d / "config.json").write_bytes(b'{"kind": "caf\xe9"}'), "not UTF-8"),
+    "fps a string": (lambda d: _edit_json(d / "config.json", lambda c: c["config"].__setitem__("fps", "20")),
+                     "field 'fps' must be int"),
+    "vae config a list": (lambda d: (d / "vae" / "config.json").write_text("[]"), "got a list"),
+    "width a string": (_set("vae", "latent_dim", "128"), "field 'latent_dim' must be int"),
+    "layers a float": (_set("denoiser", "num_layers", 2.5), "field 'num_layers' must be int"),
+    "heads do not divide": (_set("vae", "num_heads", 3), "divisible by num_heads"),
+    "negative size": (_set("denoiser", "ff_size", -5), "field 'ff_size' is a size and must be >= 0"),
+    "mean.npy text": (lambda d: (d / "mean.npy").write_text("0.1 0.2\n"), "is not a .npy file"),
+    "mean.npy pickled": (lambda d: np.save(d / "mean.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True),
+                         "holds pickled Python objects"),
+    "mean.npy strings": (lambda d: np.save(d / "mean.npy", np.array(["a"] * 263)), "expected numbers"),
+    "mean.npy of another length": (lambda d: np.save(d / "mean.npy", np.zeros(100, np.float32)), "100 channels"),
+    "weights truncated": (lambda d: (d / "vae" / "model.safetensors").write_bytes(b"\x10\x00"),
+                          "not a readable safetensors file"),
+}
+
+
+@pytest.fixture(scope="module")
+def model_copy(tmp_path_factory):
+    source = tmp_path_factory.mktemp("default") / "model"
+    shutil.copytree(default_model_path(), source)
+    return source
+
+
+@pytest.mark.parametrize("case", list(BROKEN_MODELS))
+def test_a_broken_model_folder_is_one_line_naming_the_file(tmp_path, model_copy, capsys, case):
+    folder = tmp_path / "model"
+    shutil.copytree(model_copy, folder)
+    breaking, expected = BROKEN_MODELS[case]
+    breaking(folder)
+    line = refused(capsys, "generate", "a person walks", "--model", str(folder), "--out", str(tmp_path / "out"))
+    assert expected in line and str(folder) in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", ["config.json a list", "heads do not divide", "mean.npy pickled"])
+def test_the_same_broken_folders_through_invert(tmp_path, model_copy, capsys, case):
+    folder = tmp_path / "model"
+    shutil.copytree(model_copy, folder)
+    breaking, expected = BROKEN_MODELS[case]
+    breaking(folder)
+    motion = tmp_path / "walk.npy"
+    np.save(motion, np.load(FEATURES)[:60])
+    out = tmp_path / "c.safetensors"
+    line = refused(capsys, "invert", str(motion), "--token", "<x>", "--init-word", "walk", "--steps", "1",
+                   "--model", str(folder), "--out", str(out))
+    assert expected in line and not out.exists()
+
+
+BROKEN_EVALUATORS = {
+    "config.json broken": (lambda d: (d / "config.json").write_text("{oops"), "is not valid JSON"),
+    "config.json a list": (lambda d: (d / "config.json").write_text("[]"), "is not a lead-t2m-evaluator config"),
+    "a field of the wrong type": (lambda d: _edit_json(d / "config.json",
+                                                       lambda c: c.__setitem__("max_text_len", "x")),
+                                  "field 'max_text_len' must be int"),
+    "model.safetensors truncated": (lambda d: (d / "model.safetensors").write_bytes(
+        (EVALUATOR / "model.safetensors").read_bytes()[:5000]), "not a readable safetensors file"),
+    "vectorizer.json broken": (lambda d: (d / "vectorizer.json").write_text("{"), "is not valid JSON"),
+    "vectorizer.json a list": (lambda d: (d / "vectorizer.json").write_text("[1]"), "expected a JSON object"),
+    "mean.npy pickled": (lambda d: np.save(d / "mean.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True),
+                         "holds pickled Python objects"),
+}
+
+
+@pytest.mark.skipif(not EVALUATOR.is_dir(), reason="needs the Bandai T2M evaluator of /work/runs")
+@pytest.mark.parametrize("case", list(BROKEN_EVALUATORS))
+def test_a_broken_evaluator_folder_is_one_line_naming_the_file(tmp_path, case):
+    from lead.errors import LeadError
+    from lead.evaluation.protocol import load_evaluator
+
+    folder = tmp_path / "evaluator"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors", "mean.npy", "std.npy", "vectorizer.json"):
+        shutil.copy(EVALUATOR / name, folder / name)
+    breaking, expected = BROKEN_EVALUATORS[case]
+    breaking(folder)
+    with pytest.raises(LeadError) as caught:
+        load_evaluator(folder)  # what `lead eval t2m|motion|inversion --evaluator` call
+    assert expected in str(caught.value) and str(folder) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("content", [b"a person walks\n\x00\x01\x02binary", b"a person walks\ncaf\xe9 au lait#40\n"],
+                         ids=["binary", "latin-1"])
+def test_a_prompts_file_that_is_not_utf8_names_file_and_line(tmp_path, capsys, content):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_bytes(content)
+    line = refused(capsys, "generate", "--prompts", str(prompts), "--out", str(tmp_path / "out"))
+    assert f"{prompts}:2:" in line
+    assert not (tmp_path / "out").exists()
+
+
+def _motion(tmp_path: Path) -> Path:
+    motion = tmp_path / "walk.npy"
+    np.save(motion, np.load(FEATURES)[:40])
+    return motion
+
+
+@pytest.mark.parametrize("command", ["render", "invert", "eval-motion", "eval-t2m", "eval-tsne", "train", "generate"])
+@pytest.mark.parametrize("place", ["under a file", "read-only file system"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys, command, place):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    base = afile if place == "under a file" else Path("/sys/lead-test")
+    data = str(tmp_path / "no-data")  # never read: the output is checked first
+    argv = {
+        "render": ["render", str(_motion(tmp_path)), "--out", str(base / "x.mp4")],
+        "invert": ["invert", str(_motion(tmp_path)), "--token", "<x>", "--init-word", "walk",
+                   "--out", str(base / "c.safetensors")],
+        "eval-motion": ["eval", "motion", "--data", data, "--out", str(base / "e")],
+        "eval-t2m": ["eval", "t2m", "--data", data, "--evaluator", data, "--out", str(base / "e")],
+        "eval-tsne": ["eval", "tsne", "--data", data, "--out", str(base / "t.png")],
+        "train": ["train", "vae", "--data", data, "--out", str(base / "m")],
+        "generate": ["generate", "a person walks", "--out", str(base / "g")],
+    }[command]
+    line = refused(capsys, *argv)
+    assert "--out" in line or "cannot write" in line
+
+
+def test_an_output_folder_that_is_a_file_is_refused(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert "is a file" in refused(capsys, "eval", "motion", "--data", str(tmp_path), "--out", str(afile))
+    assert "is a file" in refused(capsys, "generate", "a person walks", "--out", str(afile))
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["eval", "tsne", "--perplexity", "-1"], "--perplexity must be a finite number > 0"),
+    (["eval", "tsne", "--perplexity", "nan"], "--perplexity must be a finite number > 0"),
+    (["eval", "t2m", "--evaluator", "x", "--guidance", "nan"], "--guidance must be a finite number >= 0"),
+    (["eval", "motion", "--guidance", "inf"], "--guidance must be a finite number >= 0"),
+    (["generate", "a person walks", "--steps", "1000"], "--steps must be an integer in 1..999 for the ddim"),
+    (["generate", "a person walks", "--sampler", "lcm", "--steps", "100"], "--steps must be an integer in"),
+], ids=["perplexity -1", "perplexity nan", "t2m guidance nan", "motion guidance inf", "ddim 1000 steps",
+        "lcm 100 steps"])
+def test_numbers_out_of_range_are_refused_with_the_valid_range(tmp_path, capsys, argv, expected):
+    if argv[0] == "eval":
+        argv = [*argv, "--data", str(tmp_path), "--out", str(tmp_path / ("t.png" if "tsne" in argv else "e"))]
+    else:
+        argv = [*argv, "--out", str(tmp_path / "g")]
+    assert expected in refused(capsys, *argv)
