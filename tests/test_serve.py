@@ -141,6 +141,12 @@ def test_bad_concept_uploads_are_refused(client, name, data, words):
     assert words in response.json()["error"]
 
 
+def test_an_oversized_body_is_413(client):
+    response = client.post("/api/concepts", data={"session": "page1"},
+                           files={"file": ("big.safetensors", b"\0" * (5 * 1024 * 1024))})
+    assert response.status_code == 413 and "bytes" in response.json()["error"]
+
+
 def test_a_safetensors_file_that_is_no_concept_is_refused(client, tmp_path):
     from safetensors.torch import save_file
 

@@ -133,6 +133,31 @@ class Server:
         }
 
 
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes is answered 413 (by its Content-Length) or cut off
+    (a chunked body stops being read there), so no upload or JSON body can fill memory or disk."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            response = _error(413, f"the request body is {int(declared)} bytes; at most {self.limit} are accepted")
+            return await response(scope, receive, send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            return {"type": "http.disconnect"} if seen > self.limit else message
+
+        return await self.app(scope, limited, send)
+
+
 def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
@@ -192,6 +217,7 @@ def create_app(pipe, limits: ServeLimits | None = None, folder: str | Path | Non
     app = FastAPI(title="lead serve", version=__version__, lifespan=lifespan,
                   description="Text to 3D human motion with LEAD and the MLD baseline, side by side.")
     app.state.server = server
+    app.add_middleware(BodyLimit, limit=server.limits.max_upload_bytes + 64 * 1024)
     _install_error_handlers(app)
 
     @app.get("/api/info", summary="The model, its skeleton, the samplers and the server's limits")
