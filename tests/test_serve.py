@@ -232,7 +232,14 @@ def test_only_loopback_hosts_bind_without_a_warning(host, loopback):
     assert _is_loopback(host) is loopback
 
 
-def test_bad_port_is_refused_before_the_model_loads():
+def test_bad_or_busy_port_is_refused_before_the_model_loads(capsys):
+    import socket
+
     from lead.cli import main
 
     assert main(["serve", "--port", "70000"]) == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2
+    assert "choose another --port" in capsys.readouterr().err

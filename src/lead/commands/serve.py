@@ -51,6 +51,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_bindable(host: str, port: int) -> None:
+    """Fail before the model loads when the address is taken or not this machine's."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise LeadError(f"--host {host}: not an address of this machine ({error.strerror})") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise LeadError(f"cannot listen on {host}:{port}: {error.strerror}; choose another --port "
+                            "(or stop what is using it)") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -63,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"lead serve: WARNING: binding to {args.host}: anyone who can reach this machine can use the model "
               "and its CPU, with no login. Use the default --host 127.0.0.1 unless you mean it.", file=sys.stderr)
+    _check_bindable(args.host, args.port)
     import torch
     import uvicorn
 
