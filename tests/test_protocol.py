@@ -289,3 +289,26 @@ def test_several_step_counts_give_one_row_set_each(tmp_path, data, model, evalua
         assert a["r_precision"] == pytest.approx(b["r_precision"]) and a["mm_dist"] == pytest.approx(b["mm_dist"])
     assert many["replications"][0]["rows"]["MLD · dpm++ 2 steps"]["mm_dist"] != pytest.approx(
         many["replications"][0]["rows"]["MLD · dpm++ 3 steps"]["mm_dist"])
+
+
+def test_padding_mld_changes_only_motions_as_long_as_the_batch(evaluator_dir):
+    """--padding mld (MLD's evaluation: generations padded to the batch's longest) against t2m (196):
+    a motion shorter than the batch is embedded the same; the longest one differs, because the
+    evaluator's convolutions see the tensor's edge instead of zero frames followed by more positions."""
+    evaluator = T2MEvaluator.load(evaluator_dir)
+    clip = np.load(FIXTURES / "new_joint_vecs" / "012314.npy")
+    batch = np.zeros((2, 120, clip.shape[1]), np.float32)
+    batch[0] = clip[:120]
+    batch[1, :60] = clip[:60]
+    lengths = np.array([120, 60])
+    t2m = evaluator.embed_motions(batch, lengths)
+    mld = evaluator.embed_motions(batch, lengths, pad_to_max=False)
+    torch.testing.assert_close(t2m[1], mld[1], rtol=1e-5, atol=1e-6)
+    assert (t2m[0] - mld[0]).abs().max() > 1e-4
+
+
+def test_padding_option_is_recorded(tmp_path, data, model, evaluator_dir):
+    out = tmp_path / "mld-padding"
+    assert main(["eval", "t2m", "--data", str(data), "--model", str(model), "--evaluator", str(evaluator_dir),
+                 "--out", str(out), "--paths", "mld", "--replications", "1", "--padding", "mld", *QUICK]) == 0
+    assert json.loads((out / "t2m.json").read_text())["settings"]["padding"] == "mld"

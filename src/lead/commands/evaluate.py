@@ -81,6 +81,11 @@ def _register_t2m(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-length", type=int, default=None,
                         help="shortest test motion in frames (default: the evaluator's training minimum, else 40)")
     parser.add_argument("--seed", type=int, default=0, help="replication r uses seed+r (default 0)")
+    parser.add_argument("--padding", choices=("t2m", "mld"), default="t2m",
+                        help="how generated motions are padded for the evaluator: t2m (default) to 196 frames, as "
+                             "the text-to-motion loader pads real ones and as the evaluator was trained; mld to "
+                             "the generation batch's longest motion, as MLD's evaluation code (and the LEAD "
+                             "paper's numbers) does — use --batch-size 32 to match it")
     parser.add_argument("--out", default="eval", help="output folder (default ./eval)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/t2m.partial.json (or add "
                         "replications to OUT/t2m.json)")
@@ -195,7 +200,7 @@ def run_t2m(args: argparse.Namespace) -> int:
         steps=args.steps[0] if len(args.steps) == 1 else tuple(args.steps), sampler=args.sampler,
         batch_size=args.batch_size, mm_texts=args.mm_texts, mm_generations=args.mm_generations,
         mm_pairs=args.mm_pairs, mm_replications=args.mm_replications, diversity_pairs=args.diversity_pairs,
-        min_length=args.min_length, seed=args.seed,
+        min_length=args.min_length, seed=args.seed, padding=args.padding,
     )
     model_dir = Path(args.model) if args.model else default_model_path()
     pipeline = apply_decoding_arguments(TextToMotionPipeline.from_pretrained(model_dir).to(device), args)

@@ -220,9 +220,11 @@ class T2MEvaluator(nn.Module):
         return self.mean.device
 
     # ---- differentiable encoders (training) ----
-    def encode_motion(self, normalized: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def encode_motion(self, normalized: torch.Tensor, lengths: torch.Tensor, pad_to_max: bool = True) -> torch.Tensor:
         """Features normalised with the evaluator's statistics [B, T, D] (D incl. foot contacts),
-        lengths [B] in frames (>= unit_length) → co-embeddings [B, C]."""
+        lengths [B] in frames (>= unit_length) → co-embeddings [B, C]. `pad_to_max`: zero-pad to
+        max_motion_length (196) as the text-to-motion loader does; False keeps the tensor's own length
+        (MLD's evaluation of generated motions: padded to the batch's longest)."""
         if normalized.shape[-1] != self.config.dim_pose:
             raise LeadError(
                 f"the evaluator expects {self.config.dim_pose}-d features, got {normalized.shape[-1]}"
@@ -236,7 +238,7 @@ class T2MEvaluator(nn.Module):
         motions = normalized * valid[..., None].to(normalized.dtype)
         # The reference pads every motion with zeros to max_motion_length (196); the convolutions' last
         # valid latent sees those zero frames, so shorter padding would change it.
-        if motions.shape[1] < self.config.max_motion_length:
+        if pad_to_max and motions.shape[1] < self.config.max_motion_length:
             motions = nn.functional.pad(motions, (0, 0, 0, self.config.max_motion_length - motions.shape[1]))
         movements = self.movement_encoder(motions[..., :-4])
         return self.motion_encoder(movements, lengths // self.config.unit_length)
@@ -261,13 +263,14 @@ class T2MEvaluator(nn.Module):
         finally:
             self.train(was_training)
 
-    def embed_motions(self, features, lengths, normalized: bool = False) -> torch.Tensor:
-        """features [B, T, D] (raw HumanML3D/KIT features unless `normalized`), lengths [B] → [B, C]."""
+    def embed_motions(self, features, lengths, normalized: bool = False, pad_to_max: bool = True) -> torch.Tensor:
+        """features [B, T, D] (raw HumanML3D/KIT features unless `normalized`), lengths [B] → [B, C]
+        (`pad_to_max`: see `encode_motion`)."""
         features = _as_tensor(features, torch.float32, self.device)
         lengths = _as_tensor(lengths, torch.long, self.device)
         if not normalized:
             features = self.normalize(features)
-        return self._inference(self.encode_motion, features, lengths)
+        return self._inference(self.encode_motion, features, lengths, pad_to_max)
 
     def embed_texts(self, word_embs, pos_onehot, cap_lens) -> torch.Tensor:
         """word_embs [B, L, dim_word], pos_onehot [B, L, 15], cap_lens [B] → [B, C]."""

@@ -63,6 +63,10 @@ class T2MEvalSettings:
     group_size: int = 32
     min_length: int | None = None  # None: the evaluator's training minimum, else the skeleton's
     seed: int = 0
+    # How generated motions are padded before the evaluator's convolutions: "t2m" to 196 frames, as the
+    # text-to-motion loader pads real ones; "mld" to the batch's longest motion, as MLD's (and so LEAD's)
+    # evaluation code does for generations. Real motions are padded to 196 in both.
+    padding: str = "t2m"
 
     def identity(self) -> dict:
         """The settings a resumed run must share with the partial one (the counts may grow)."""
@@ -261,7 +265,8 @@ def generate_embeddings(pipeline, evaluator, captions: list[str], lengths: list[
         ):
             for name, normalised in decoded.items():
                 raw = pipeline.normalizer.denormalize(normalised)
-                out[name].append(evaluator.embed_motions(raw, torch.as_tensor(lengths[rows])).cpu().numpy())
+                out[name].append(evaluator.embed_motions(raw, torch.as_tensor(lengths[rows]),
+                                                         pad_to_max=settings.padding == "t2m").cpu().numpy())
                 if joints is not None:
                     for row, length in zip(raw, lengths[rows]):
                         joints.setdefault(name, []).append(
