@@ -187,3 +187,50 @@ def test_numbers_out_of_range_are_refused_with_the_valid_range(tmp_path, capsys,
     else:
         argv = [*argv, "--out", str(tmp_path / "g")]
     assert expected in refused(capsys, *argv)
+
+
+def _break_split(root: Path) -> None:
+    (root / "train.txt").write_bytes((root / "train.txt").read_bytes() + b"caf\xe9\n")
+
+
+def _break_caption(root: Path) -> None:
+    (root / "texts" / "000001.txt").write_bytes(b"a caf\xe9 person walks#a/DET#0.0#0.0\n")
+
+
+def _binary_caption(root: Path) -> None:
+    (root / "texts" / "000001.txt").write_bytes(b"\x00\x01\xff\xfe")
+
+
+def _string_motion(root: Path) -> None:
+    np.save(root / "new_joint_vecs" / "000001.npy", np.full((80, 263), "a"))
+
+
+BROKEN_DATA = {
+    "split list Latin-1": (_break_split, "train.txt:9: split list is not UTF-8 text"),
+    "caption Latin-1": (_break_caption, "000001.txt:1: caption file is not UTF-8 text"),
+    "caption binary": (_binary_caption, "000001.txt:1: caption file holds binary data"),
+    "motion of strings": (_string_motion, "000001.npy: motion holds <U1 values, expected numbers"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_DATA))
+def test_broken_dataset_files_are_named_by_data_check_and_train(tmp_path, tiny_dataset, capsys, case):
+    root = tmp_path / "data"
+    shutil.copytree(tiny_dataset, root)
+    breaking, expected = BROKEN_DATA[case]
+    breaking(root)
+    assert main(["data", "check", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert expected in out and "Traceback" not in out and "OK: no problems" not in out
+    models = tmp_path / "models"
+    line = refused(capsys, "train", "vae", "--data", str(root), "--out", str(models / "m"), "--preset", "tiny",
+                   "--max-steps", "1", "--batch-size", "2")
+    assert expected in line
+    assert not (models / "m" / "vae").exists()
+
+
+def test_data_check_with_every_clip_too_short_is_not_ok(tiny_dataset, capsys):
+    assert main(["data", "check", str(tiny_dataset), "--min-length", "150"]) == 1
+    out = capsys.readouterr().out
+    assert "OK: no problems" not in out and "splits with no loader items" in out and "train (8 clips)" in out
+    assert "--min-length must be in 1..199" in refused(capsys, "data", "check", str(tiny_dataset), "--min-length", "0")

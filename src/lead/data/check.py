@@ -21,6 +21,7 @@ from lead.data.humanml3d import (
     records_for_clip,
 )
 from lead.errors import LeadError
+from lead.io import load_array, read_text
 
 _EXAMPLES = 5
 
@@ -98,9 +99,9 @@ def _check_stats(root: Path, dim: int, report: CheckReport) -> None:
             report.add("missing Mean.npy/Std.npy", name)
             continue
         try:
-            values = np.load(path)
-        except (OSError, ValueError):
-            report.add("unreadable Mean.npy/Std.npy", name)
+            values = load_array(path, name)
+        except LeadError as error:
+            report.add("unreadable Mean.npy/Std.npy", str(error))
             continue
         if values.shape != (dim,):
             report.add(f"Mean/Std shape is not ({dim},)", f"{name} {values.shape}")
@@ -113,9 +114,9 @@ def _check_stats(root: Path, dim: int, report: CheckReport) -> None:
 def _check_motion(path: Path, dim: int, report: CheckReport) -> int | None:
     """Frames of a valid motion file, else None (problem recorded)."""
     try:
-        motion = np.load(path)
-    except (OSError, ValueError, EOFError):
-        report.add("unreadable motion files", path.name)
+        motion = load_array(path, "motion")
+    except LeadError as error:
+        report.add("unreadable motion files", str(error))
         return None
     if motion.ndim != 2 or motion.shape[1] != dim:
         report.add(f"motions not shaped [T, {dim}]", f"{path.name} {motion.shape}")
@@ -155,6 +156,9 @@ def check_dataset(
     fps = float(get_skeleton(skeleton).fps)
     dim = feature_dim(skeleton)
     min_length = DEFAULT_MIN_LENGTH[skeleton] if min_length is None else min_length
+    if not 1 <= min_length <= 199:
+        raise LeadError(f"--min-length must be in 1..199 frames (the loader keeps clips shorter than 200), "
+                        f"got {min_length}")
     report = CheckReport(root, skeleton)
     _check_stats(root, dim, report)
 
@@ -178,7 +182,11 @@ def check_dataset(
         if not path.is_file():
             report.add("missing split files", path.name)
             continue
-        ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            ids = [line.strip() for line in read_text(path, "split list").splitlines() if line.strip()]
+        except LeadError as error:
+            report.add("unreadable split files", str(error))
+            continue
         if not ids:
             report.add("empty split files", path.name)
         summary = SplitSummary(split, fps=fps)
@@ -207,6 +215,9 @@ def check_dataset(
             elif length >= 200:
                 report.notes["clips of 200+ frames (skipped by the default loader)"].append(clip)
         report.splits.append(summary)
+        if summary.clips and not summary.items:
+            report.add(f"splits with no loader items: no clip of {min_length}..199 frames with captions "
+                       "(lower --min-length or add longer clips)", f"{split} ({summary.clips} clips)")
     for clip in sorted(motions.keys() - seen.keys()):
         report.notes["clips in no split"].append(clip)
     return report

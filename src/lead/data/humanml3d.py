@@ -98,10 +98,9 @@ def parse_caption_line(line: str, where: str = "") -> Caption:
 def read_captions(path: str | Path) -> list[Caption]:
     """All captions of one ``texts/<id>.txt`` file (blank lines skipped)."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise LeadError(f"cannot read captions {path}: {error.strerror}") from None
+    from lead.io import read_text
+
+    lines = read_text(path, "caption file").splitlines()
     return [parse_caption_line(line, str(path)) for line in lines if line.strip()]
 
 
@@ -110,7 +109,9 @@ def read_split(root: str | Path, split: str) -> list[str]:
     path = Path(root) / f"{split}.txt"
     if not path.is_file():
         raise LeadError(f"split file {path} is missing; expected one of {', '.join(SPLITS)}.txt in {root}")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from lead.io import read_text
+
+    return [line.strip() for line in read_text(path, "split list").splitlines() if line.strip()]
 
 
 def _require_folder(root: Path) -> None:
@@ -234,7 +235,9 @@ class MotionDataset:
         self._motions: dict[str, np.ndarray] = {}
         for clip in dict.fromkeys(r.clip for r in self.records):
             path = self.root / "new_joint_vecs" / f"{clip}.npy"
-            motion = np.load(path).astype(np.float32, copy=False)
+            from lead.io import load_array
+
+            motion = load_array(path, "motion").astype(np.float32, copy=False)
             if motion.ndim != 2 or motion.shape[1] != self.dim:
                 raise LeadError(f"{path} has shape {motion.shape}; expected [T, {self.dim}] for {skeleton}")
             # normalised once here, not per item (benchmarks/data_loading.py)
