@@ -234,3 +234,29 @@ def test_data_check_with_every_clip_too_short_is_not_ok(tiny_dataset, capsys):
     out = capsys.readouterr().out
     assert "OK: no problems" not in out and "splits with no loader items" in out and "train (8 clips)" in out
     assert "--min-length must be in 1..199" in refused(capsys, "data", "check", str(tiny_dataset), "--min-length", "0")
+
+
+BVH = Path(__file__).parent / "fixtures" / "01_01.bvh"
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--map", '{"pelvis": 5}'], "'pelvis' maps to 5; expected a BVH joint name"),
+    (["--map", '{"pelvis": {"Hips": "x"}}'], "'pelvis' maps to"),
+    (["--map", '{"pelvis": []}'], "'pelvis' maps to []"),
+    (["--map", '{"nose": "Hips"}'], "'nose' is not an SMPL joint name"),
+    (["--map", "[1, 2]"], "expected a JSON object"),
+    (["--map", '{"pelvis": '], "joint map is not valid JSON"),
+    (["--units", "-1"], "must be a finite number > 0"),
+    (["--units", "0"], "must be a finite number > 0"),
+    (["--units", "nan"], "must be a finite number > 0"),
+    (["--units", "parsecs"], "expected one of m, cm"),
+], ids=["map value a number", "map weights not numbers", "map empty list", "map unknown joint", "map a list",
+        "map broken JSON", "units -1", "units 0", "units nan", "units unknown"])
+def test_import_bvh_refuses_a_malformed_map_or_units(tmp_path, capsys, argv, expected):
+    if argv[0] == "--map":
+        path = tmp_path / "map.json"
+        path.write_text(argv[1])
+        argv = ["--map", str(path)]
+    out = tmp_path / "imported"
+    assert expected in refused(capsys, "data", "import-bvh", str(BVH), "--out", str(out), *argv)
+    assert not out.exists()

@@ -74,13 +74,35 @@ def _joint_map(value: str) -> str | dict:
     path = Path(value)
     if not path.is_file():
         raise LeadError(f"--map {value!r}: expected auto, bandai, cmu or a JSON map file")
-    try:
-        mapping = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise LeadError(f"--map {path}: not a readable JSON file ({error})") from None
+    from lead.io import read_json
+    from lead.motion.skeleton import get_skeleton
+
+    mapping = read_json(path, "joint map")
     if not isinstance(mapping, dict):
         raise LeadError(f"--map {path}: expected a JSON object from SMPL joint names to BVH joint names")
-    return {key: value if isinstance(value, str | dict) else tuple(value) for key, value in mapping.items()}
+    smpl = get_skeleton("humanml3d").joint_names
+    unknown = sorted(set(mapping) - set(smpl))
+    if unknown:
+        verb = "is not an SMPL joint name" if len(unknown) == 1 else "are not SMPL joint names"
+        raise LeadError(f"--map {path}: {', '.join(map(repr, unknown[:5]))} {verb}; the keys are {', '.join(smpl)}")
+    return {key: _joint_source(path, key, value) for key, value in mapping.items()}
+
+
+def _joint_source(path: Path, key: str, value) -> str | tuple[str, ...] | dict[str, float]:
+    """A map entry: a BVH joint name, a list of names (their mean) or {name: weight} with weights summing to 1."""
+    import math
+
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, list) and value and all(isinstance(name, str) and name for name in value):
+        return tuple(value)
+    if isinstance(value, dict) and value and all(
+        isinstance(name, str) and isinstance(weight, int | float) and not isinstance(weight, bool)
+        and math.isfinite(weight) for name, weight in value.items()
+    ) and abs(sum(value.values()) - 1.0) < 1e-3:
+        return {name: float(weight) for name, weight in value.items()}
+    raise LeadError(f"--map {path}: {key!r} maps to {json.dumps(value)[:60]}; expected a BVH joint name, a list "
+                    'of names (their mean), or {"name": weight, ...} with weights summing to 1')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,12 +114,25 @@ def run(args: argparse.Namespace) -> int:
 
     files = _inputs(args.files)
     joint_map = _joint_map(args.map)
+    from lead.io import check_output
+
+    check_output(args.out)
     units: str | float | None = args.units
     if units is not None:
+        import math
+
+        from lead.motion.retarget import UNITS
+
         try:
             units = float(units)
         except ValueError:
-            pass
+            if units not in UNITS:
+                raise LeadError(f"--units {units!r}: expected one of {', '.join(UNITS)} or metres per file unit "
+                                "(a number > 0)") from None
+        else:
+            if not (math.isfinite(units) and units > 0):
+                raise LeadError(f"--units {args.units}: metres per file unit must be a finite number > 0 "
+                                f"(or one of {', '.join(UNITS)})")
     out = Path(args.out)
     failures: list[tuple[Path, str]] = []
     progress = tqdm(files, desc="import-bvh", unit="file", disable=args.quiet, file=sys.stderr)
