@@ -121,7 +121,8 @@ class Server:
             "fps": self.fps, "skeleton": self.pipe.config.skeleton, "parents": parents,
             "settings": {"sampler": job.sampler, "steps": job.steps, "guidance": job.guidance, "seed": job.seeds[0],
                          "num_samples": len(job.seeds), "projector": request.projector,
-                         "smoothing": self.pipe.config.smoothing, "model": self.pipe.identity},
+                         "smoothing": self.pipe.config.smoothing, "foot_cleanup": self.pipe.config.foot_cleanup,
+                         "model": self.pipe.identity},
             "concepts": sorted(job.concepts), "batch_rows": result.batch_rows,
             "samples": [
                 {"index": index, "seed": seed, "motions": {
