@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--dtype", default="float16", choices=["float16", "float32"])
     parser.add_argument("--smoothing", type=int, default=None,
                         help="set the model's generation smoothing (binomial taps, odd; 0 = off)")
+    parser.add_argument("--foot-cleanup", type=float, default=None,
+                        help="set the model's foot-contact cleanup strength (0 = off .. 1, lead.motion.contacts)")
     args = parser.parse_args()
     source, target = Path(args.source), Path(args.target)
     dtype = getattr(torch, args.dtype)
@@ -36,6 +38,10 @@ def main() -> None:
     bundle = read_bundle_config(source)
     if args.smoothing is not None:
         bundle.smoothing = args.smoothing
+    if args.foot_cleanup is not None:
+        from lead.motion.contacts import check_foot_cleanup
+
+        bundle.foot_cleanup = check_foot_cleanup(args.foot_cleanup, "--foot-cleanup")
     write_bundle_config(staging, bundle)
     for extra in ("LICENSE", "README.md"):
         if (source / extra).is_file():
