@@ -102,7 +102,7 @@ def test_unwritable_output_folder(tiny_model, tmp_path, capsys):
     target = tmp_path / "file"
     target.write_text("a file, not a folder")
     assert main(["generate", "walk", "--model", str(tiny_model), "--out", str(target / "sub")]) == 2
-    assert "cannot create output folder" in capsys.readouterr().err
+    assert "is a file, so nothing can be written under it" in capsys.readouterr().err
 
 
 def test_a_finished_output_folder_is_not_clobbered(tiny_model, tmp_path, capsys):

@@ -58,19 +58,27 @@ def fake_ffmpeg(folder: Path, status: int, writes: bool) -> str:
     return str(script)
 
 
+def in_process_error_line(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("lead: error:")]
+    assert "Traceback" not in err and len(errors) == 1, err
+    return errors[0]
+
+
 @pytest.mark.parametrize("case", ["mp4 file-size limit", "gif file-size limit", "ffmpeg exits 1",
                                   "ffmpeg exits 0 with a broken file"])
-def test_a_failed_video_write_is_an_error_and_replaces_nothing(tmp_path, motion, case):
+def test_a_failed_video_write_is_an_error_and_replaces_nothing(tmp_path, motion, case, monkeypatch, capsys):
     suffix = ".gif" if case.startswith("gif") else ".mp4"
     target = tmp_path / f"walk{suffix}"
     target.write_bytes(OLD)
-    env, limit_kb = None, None
-    if "limit" in case:
-        limit_kb = 60  # the motion .npy is read, the video (~90 KB) cannot be written
+    argv = ("render", str(motion), "--out", str(target))
+    if "limit" in case:  # the motion .npy is read, the video (~90 KB) cannot be written
+        line = one_error_line(lead(*argv, cwd=tmp_path, limit_kb=60))
     else:
-        env = {"IMAGEIO_FFMPEG_EXE": fake_ffmpeg(tmp_path, 1 if "exits 1" in case else 0, "broken" in case)}
-    line = one_error_line(lead("render", str(motion), "--out", str(target), cwd=tmp_path, env=env,
-                               limit_kb=limit_kb))
+        monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", fake_ffmpeg(tmp_path, 1 if "exits 1" in case else 0,
+                                                             "broken" in case))
+        line = in_process_error_line(capsys, *argv)
     assert f"cannot write {target}" in line and "nothing was written" in line
     if case == "ffmpeg exits 1":
         assert "encoder exploded" in line
@@ -78,28 +86,72 @@ def test_a_failed_video_write_is_an_error_and_replaces_nothing(tmp_path, motion,
     assert leftovers(tmp_path) == []
 
 
-def test_a_failed_video_write_fails_generate_leaving_no_partial_sample_or_empty_folder(tmp_path):
+def test_a_failed_video_write_fails_generate_leaving_no_partial_sample_or_empty_folder(tmp_path, monkeypatch,
+                                                                                        capsys):
     out = tmp_path / "new" / "run"
-    env = {"IMAGEIO_FFMPEG_EXE": fake_ffmpeg(tmp_path, 1, False)}
-    line = one_error_line(lead("generate", "a person walks", "--frames", "20", "--steps", "2", "--out", str(out),
-                               cwd=tmp_path, env=env))
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", fake_ffmpeg(tmp_path, 1, False))
+    line = in_process_error_line(capsys, "generate", "a person walks", "--frames", "20", "--steps", "2",
+                                 "--out", str(out))
     assert "ffmpeg failed" in line
     assert not (tmp_path / "new").exists()  # the folders it created are gone again, nothing half-written
 
 
-def test_generate_manifest_lists_every_file_with_its_hash(tmp_path):
+def _listed_files_are_exactly_the_folder(out: Path) -> dict:
     import hashlib
 
-    out = tmp_path / "run"
-    assert main(["generate", "a person walks", "--frames", "20", "--steps", "2", "--num-samples", "2",
-                 "--format", "none", "--out", str(out)]) == 0
     manifest = json.loads((out / "samples.json").read_text())
-    assert manifest["complete"] is True
     listed = {name for sample in manifest["samples"] for name in sample["files"].values()}
     assert listed == {path.name for path in out.iterdir()} - {"samples.json"}
     for sample in manifest["samples"]:
         for kind, name in sample["files"].items():
             assert hashlib.sha256((out / name).read_bytes()).hexdigest() == sample["sha256"][kind]
+    return manifest
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Batches of 4 samples, so a few samples make several batches (the default is 32)."""
+    from lead import defaults
+
+    monkeypatch.setattr(defaults, "BATCH_SIZE", 4)
+
+
+def test_generate_streams_batch_by_batch_with_the_same_motions(tmp_path, small_batches):
+    from lead.pipeline import TextToMotionPipeline
+
+    out = tmp_path / "run"
+    assert main(["generate", "a person walks", "--frames", "20", "--steps", "2", "--num-samples", "5",
+                 "--seed", "4", "--format", "none", "--no-bvh", "--out", str(out)]) == 0
+    manifest = _listed_files_are_exactly_the_folder(out)
+    assert manifest["complete"] is True and len(manifest["samples"]) == 5  # two batches: 4 + 1
+    assert manifest["settings"]["seed"] == 4 and manifest["settings"]["num_samples"] == 5
+    assert [sample["seed"] for sample in manifest["samples"]] == list(range(4, 9))
+    # sample i of the streamed run is the pipeline's motion for seed 4 + i
+    pipeline = TextToMotionPipeline.from_pretrained()
+    for index in (0, 4):
+        reference = pipeline("a person walks", 20, seed=4 + index, num_inference_steps=2).features[0]
+        saved = np.load(out / manifest["samples"][index]["files"]["features"])
+        np.testing.assert_allclose(saved, reference, atol=1e-5)
+
+
+def test_sigterm_during_generate_leaves_a_manifest_of_exactly_the_finished_samples(tmp_path, small_batches,
+                                                                                     monkeypatch, capsys):
+    from lead.generation_io import SampleWriter
+
+    write = SampleWriter.write
+
+    def write_then_terminate(self, *args, **kwargs):  # SIGTERM arrives right after the first batch
+        write(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(SampleWriter, "write", write_then_terminate)
+    out = tmp_path / "run"
+    assert main(["generate", "a person walks", "--frames", "20", "--steps", "2", "--num-samples", "10",
+                 "--format", "none", "--out", str(out)]) == 128 + signal.SIGTERM
+    assert "lead: terminated" in capsys.readouterr().err
+    manifest = _listed_files_are_exactly_the_folder(out)
+    assert manifest["complete"] is False and len(manifest["samples"]) == 4
+    assert leftovers(out) == []  # no temporary file, no lock
 
 
 def test_a_rejected_generate_leaves_no_folder(tmp_path, capsys):

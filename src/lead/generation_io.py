@@ -108,40 +108,66 @@ def _lock(out: Path, overwrite: bool):
 
 
 def write_samples(out: Path, output, pipeline, video: str = "mp4", bvh: bool = True) -> Path:
-    """Write every sample of `output` (a `MotionOutput`) under `out`; return the manifest path.
+    """Write every sample of `output` (a `MotionOutput`) under `out`; return the manifest path."""
+    writer = SampleWriter(out, pipeline, video, bvh)
+    with writer:
+        writer.write(output)
+    return writer.finish(output.settings)
 
-    The manifest is written last and lists each file with its SHA-256. If a write fails or the run is
-    stopped, the files of the sample being written are removed and the manifest lists the samples that
-    are complete, marked `"complete": false` — the folder never holds a file the manifest does not describe.
+
+class SampleWriter:
+    """Writes samples as they are generated, so a long run holds one batch in memory and an interruption
+    keeps what was finished.
+
+    After every `write` the manifest lists exactly the complete samples beside it (each file with its
+    SHA-256) with `"complete": false`; `finish` marks it complete. If a write fails or the run is stopped,
+    the files of the sample being written are removed first — the folder never holds a file the manifest
+    does not describe. Use as a context manager: leaving it by an exception records what was finished.
     """
-    from tqdm import tqdm
 
-    entries: list[dict] = []
-    header = {
-        "lead_version": __version__,
-        "model": {**pipeline.identity, "text_encoder": pipeline.text_encoder.identity},
-        "settings": output.settings,
-        "fps": pipeline.config.fps,
-        "skeleton": pipeline.config.skeleton,
-    }
-    manifest = out / "samples.json"
-    samples = list(zip(output.texts, output.lengths, output.seeds, output.features, output.joints))
-    try:
-        for index, (text, length, seed, features, joints) in enumerate(
-            tqdm(samples, desc="writing", unit="motion", leave=False)
-        ):
-            entries.append(_write_sample(out, index, text, length, seed, features, joints, output, pipeline,
-                                         video, bvh))
-    except BaseException:
-        if entries:
-            save_json(manifest, {**header, "complete": False, "samples": entries})
-        raise
-    save_json(manifest, {**header, "complete": True, "samples": entries})
-    return manifest
+    def __init__(self, out: Path, pipeline, video: str = "mp4", bvh: bool = True) -> None:
+        self.out, self.pipeline, self.video, self.bvh = out, pipeline, video, bvh
+        self.entries: list[dict] = []
+        self.settings: dict = {}
+        self.manifest = out / "samples.json"
+
+    def __enter__(self) -> SampleWriter:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is not None and self.entries:
+            self._save(complete=False)
+
+    def write(self, output, settings: dict | None = None) -> None:
+        """Write the samples of `output` (a `MotionOutput`), numbered after those already written."""
+        self.settings = settings if settings is not None else output.settings
+        for text, length, seed, features, joints in zip(output.texts, output.lengths, output.seeds, output.features,
+                                                        output.joints):
+            self.entries.append(_write_sample(self.out, len(self.entries), text, length, seed, features, joints,
+                                              self.settings, self.pipeline, self.video, self.bvh))
+        self._save(complete=False)
+
+    def finish(self, settings: dict | None = None) -> Path:
+        if settings is not None:
+            self.settings = settings
+        self._save(complete=True)
+        return self.manifest
+
+    def _save(self, complete: bool) -> None:
+        pipeline = self.pipeline
+        save_json(self.manifest, {
+            "lead_version": __version__,
+            "model": {**pipeline.identity, "text_encoder": pipeline.text_encoder.identity},
+            "settings": self.settings,
+            "fps": pipeline.config.fps,
+            "skeleton": pipeline.config.skeleton,
+            "complete": complete,
+            "samples": self.entries,
+        })
 
 
-def _write_sample(out: Path, index: int, text: str, length: int, seed: int, features, joints, output, pipeline,
-                  video: str, bvh: bool) -> dict:
+def _write_sample(out: Path, index: int, text: str, length: int, seed: int, features, joints, settings: dict,
+                  pipeline, video: str, bvh: bool) -> dict:
     """Write one sample's files; on any failure remove those already written. → its manifest entry."""
     name = f"{index:03d}_{_slug(text)}"
     files = {"features": f"{name}.npy", "joints": f"{name}_joints.npy"}
@@ -155,7 +181,7 @@ def _write_sample(out: Path, index: int, text: str, length: int, seed: int, feat
         if video != "none":
             from lead.render.plot import render_motion
 
-            title = f"{text}  [{'LEAD' if output.settings['use_projector'] else 'MLD'}, seed {seed}]"
+            title = f"{text}  [{'LEAD' if settings['use_projector'] else 'MLD'}, seed {seed}]"
             render_motion(joints, out / files["video"], title=title, skeleton=pipeline.config.skeleton)
         if bvh:
             from lead.render.export import write_humanml3d_bvh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from lead import defaults
@@ -121,23 +122,37 @@ def _generate(args, prompts, device, out) -> int:
     texts = [p[0] for p in prompts]
     lengths = [p[1] for p in prompts]
     pipeline.check_request(texts, lengths)
-    total = len(texts) * args.num_samples
-    batch_size = defaults.BATCH_SIZE
+    all_texts = [text for text in texts for _ in range(args.num_samples)]
+    all_lengths = [length for length in lengths for _ in range(args.num_samples)]
+    total, batch_size = len(all_texts), defaults.BATCH_SIZE
     batches = -(-total // batch_size)
-    with tqdm(total=args.steps * batches, desc="sampling", unit="step", leave=False) as bar:
+    if batches > 1:
+        print(f"generating {total} motions in {batches} batches of up to {batch_size}; each batch is written "
+              f"to {out}/ as it finishes", file=sys.stderr)
+    from lead.generation_io import SampleWriter
+
+    writer = SampleWriter(out, pipeline, video=args.format, bvh=not args.no_bvh)
+    settings: dict = {}
+    with writer, tqdm(total=args.steps * batches, desc="sampling", unit="step", leave=False) as bar:
         def progress(steps):
             for step in steps:
                 yield step
                 bar.update(1)
 
-        output = pipeline(
-            texts, lengths, num_samples=args.num_samples, seed=args.seed, guidance_scale=args.guidance,
-            num_inference_steps=args.steps, use_projector=not args.no_projector, progress=progress,
-            smoothing=args.smoothing, sampler=args.sampler, concepts=concepts, batch_size=batch_size,
-            foot_cleanup=args.foot_cleanup,
-        )
-    from lead.generation_io import write_samples
-
-    manifest = write_samples(out, output, pipeline, video=args.format, bvh=not args.no_bvh)
-    print(f"wrote {len(output.texts)} motion(s) to {out}/ (manifest: {manifest})")
+        # One batch at a time, written before the next: memory stays flat and an interrupted run keeps
+        # its finished samples. The chunks are the pipeline's own batches, so the motions are the same.
+        for start in range(0, total, batch_size):
+            rows = slice(start, start + batch_size)
+            output = pipeline(
+                all_texts[rows], all_lengths[rows], num_samples=1, seed=args.seed + start,
+                guidance_scale=args.guidance, num_inference_steps=args.steps, use_projector=not args.no_projector,
+                progress=progress, smoothing=args.smoothing, sampler=args.sampler, concepts=concepts,
+                batch_size=batch_size, foot_cleanup=args.foot_cleanup,
+            )
+            used = list(dict.fromkeys([*settings.get("concepts", []), *output.settings["concepts"]]))
+            settings = {**output.settings, "seed": args.seed, "num_samples": args.num_samples, "concepts": used}
+            writer.write(output, settings)
+            bar.set_postfix(written=f"{len(writer.entries)}/{total}")
+        manifest = writer.finish(settings)
+    print(f"wrote {total} motion(s) to {out}/ (manifest: {manifest})")
     return 0
