@@ -155,11 +155,15 @@ def test_sigterm_during_generate_leaves_a_manifest_of_exactly_the_finished_sampl
 
 
 def test_a_rejected_generate_leaves_no_folder(tmp_path, capsys):
+    concept = tmp_path / "broken.safetensors"
+    concept.write_bytes(b"not a concept")  # refused only once the model has loaded and --out exists
     out = tmp_path / "a" / "b"
-    assert main(["generate", "a person walks", "--concept", str(tmp_path / "missing.safetensors"),
-                 "--out", str(out)]) == 2
-    assert "missing.safetensors" in capsys.readouterr().err
+    assert main(["generate", "a person walks", "--concept", str(concept), "--out", str(out)]) == 2
+    assert "broken.safetensors" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+    assert main(["generate", "a person walks", "--concept", str(tmp_path / "missing.safetensors"),
+                 "--out", str(out)]) == 2  # a missing file is refused before the model loads
+    assert "--concept" in capsys.readouterr().err and not (tmp_path / "a").exists()
 
 
 def test_sigterm_during_a_long_render_removes_the_temporary_file(tmp_path):

@@ -173,6 +173,16 @@ def run_motion(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_folders(**folders: str) -> None:
+    from pathlib import Path
+
+    from lead.errors import LeadError
+
+    for option, folder in folders.items():
+        if not Path(folder).is_dir():
+            raise LeadError(f"--{option} {folder} is not a folder; give a HumanML3D-format dataset folder")
+
+
 def _positive(name: str, value: int, minimum: int = 1) -> None:
     from lead.errors import LeadError
 
@@ -195,6 +205,12 @@ def run_t2m(args: argparse.Namespace) -> int:
     from lead.io import check_output
 
     check_output(args.out)
+    _existing_folders(data=args.data)
+    if not Path(args.evaluator).exists():  # load_evaluator says the same, but only after the model has loaded
+        from lead.errors import LeadError
+
+        raise LeadError(f"--evaluator {args.evaluator} not found: pass an evaluator folder (lead train evaluator) "
+                        "or the published text_mot_match/model/finest.tar")
     settings = T2MEvalSettings(
         replications=args.replications, split=args.split, guidance=args.guidance,
         steps=args.steps[0] if len(args.steps) == 1 else tuple(args.steps), sampler=args.sampler,
@@ -231,6 +247,7 @@ def run_tsne(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith(".png"):
         raise LeadError(f"--out {args.out}: give the name of a .png figure")
     check_output(args.out, "file")
+    _existing_folders(data=args.data)
     pipeline = TextToMotionPipeline.from_pretrained(args.model)
     summary = make_figure(pipeline, args.data, args.out, args.split, args.max_clips, args.label,
                           args.min_length, args.seed, args.perplexity)

@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         raise LeadError(f"--seed must be in 0..{MAX_SEED - total} (sample i uses seed+i, {total} samples), "
                         f"got {args.seed}")
     device = check_sampling_arguments(args)
+    for concept in args.concept:  # before the model loads: a typo costs nothing
+        if not Path(concept).is_file():
+            raise LeadError(f"--concept {concept}: no such file (a .safetensors written by lead invert)")
     out = Path(args.out)
     from lead.generation_io import claim_output_folder  # creates --out, removed again if the run fails empty
 
