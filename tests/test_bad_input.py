@@ -260,3 +260,25 @@ def test_import_bvh_refuses_a_malformed_map_or_units(tmp_path, capsys, argv, exp
     out = tmp_path / "imported"
     assert expected in refused(capsys, "data", "import-bvh", str(BVH), "--out", str(out), *argv)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["invert", "WALK", "--token", "<x>", "--init-word", "walk", "--seed", "-1"], "--seed must be in 0.."),
+    (["invert", "WALK", "--token", "<x>", "--init-word", "walk", "--lr", "nan"], "--lr must be a finite number > 0"),
+    (["eval", "t2m", "--data", "DATA", "--evaluator", "DATA", "--seed", "-5"], "--seed must be in 0.."),
+    (["eval", "t2m", "--data", "DATA", "--evaluator", "DATA", "--seed", str(2**62)], "--seed must be in 0.."),
+    (["eval", "motion", "--data", "DATA", "--seed", "-1"], "--seed must be in 0.."),
+    (["eval", "tsne", "--data", "DATA", "--seed", "-1"], "--seed must be in 0..4294967295"),
+    (["eval", "inversion", "--data", "DATA", "--evaluator", "DATA", "--guidance", "nan"], "--guidance must be"),
+    (["eval", "inversion", "--data", "DATA", "--evaluator", "DATA", "--lr", "-1"], "--lr must be a finite"),
+    (["eval", "inversion", "--data", "DATA", "--evaluator", "DATA", "--sampling-steps", "1000"],
+     "--sampling-steps must be an integer in 1..999"),
+    (["train", "vae", "--data", "DATA", "--seed", "-1"], "--seed must be in 0..4294967294"),
+], ids=["invert seed", "invert lr", "t2m seed negative", "t2m seed too large", "motion seed", "tsne seed",
+        "inversion guidance", "inversion lr", "inversion sampling steps", "train seed"])
+def test_seeds_and_rates_out_of_range_are_refused_before_any_work(tmp_path, capsys, argv, expected):
+    motion = _motion(tmp_path)
+    argv = [str(motion) if arg == "WALK" else str(tmp_path) if arg == "DATA" else arg for arg in argv]
+    out = tmp_path / ("t.png" if "tsne" in argv else "c.safetensors" if "invert" in argv else "out")
+    assert expected in refused(capsys, *argv, "--out", str(out))
+    assert not out.exists()

@@ -65,6 +65,16 @@ def run_inversion(args: argparse.Namespace) -> int:
         raise LeadError(f"--objectives {args.objectives!r}: use a comma-separated subset of feat,mld,lead")
     if args.samples < 1:
         raise LeadError(f"--samples must be at least 1, got {args.samples}")
+    from lead.commands.options import check_number, check_seed
+    from lead.diffusion import check_steps
+
+    for option in ("steps", "batch_size", "num_motions", "min_length"):
+        if getattr(args, option) < 1:
+            raise LeadError(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
+    check_number("--lr", args.lr)
+    check_number("--guidance", args.guidance, inclusive=True)
+    check_steps("ddim", args.sampling_steps, "--sampling-steps")
+    check_seed(args.seed, 10_000)
     style_mode = bool(args.style_clips or args.heldout_clips)
     if not style_mode and not args.data:
         raise LeadError("give --data DIR (mini-subset protocol) or --style-clips/--heldout-clips (style test)")

@@ -148,8 +148,10 @@ def run_motion(args: argparse.Namespace) -> int:
     _positive("--min-length", args.min_length, 4)
     _positive("--batch-size", args.batch_size)
     device = check_sampling_arguments(args)
+    from lead.commands.options import check_seed
     from lead.io import check_output
 
+    check_seed(args.seed, 10_000_000)  # clip i uses seed + i
     check_output(args.out)
     if not Path(args.data).is_dir():
         raise LeadError(f"--data {args.data} is not a folder; give a HumanML3D-format dataset folder")
@@ -202,8 +204,16 @@ def run_t2m(args: argparse.Namespace) -> int:
         _positive("--" + name.replace("_", "-"), getattr(args, name))
     _positive("--mm-texts", args.mm_texts, 0)
     device = check_sampling_arguments(args)
+    from lead.commands.options import MAX_SEED
+    from lead.errors import LeadError
+    from lead.evaluation.protocol import _STREAM
     from lead.io import check_output
 
+    # replication r draws noise seeds ((seed + r) * 2 + stream) * _STREAM + clip: all must stay valid
+    highest = (MAX_SEED - 2 * _STREAM) // (2 * _STREAM) - args.replications
+    if not 0 <= args.seed <= highest:
+        raise LeadError(f"--seed must be in 0..{highest} (noise seeds are derived from it per replication), "
+                        f"got {args.seed}")
     check_output(args.out)
     _existing_folders(data=args.data)
     if not Path(args.evaluator).exists():  # load_evaluator says the same, but only after the model has loaded
@@ -248,6 +258,8 @@ def run_tsne(args: argparse.Namespace) -> int:
         raise LeadError(f"--out {args.out}: give the name of a .png figure")
     check_output(args.out, "file")
     _existing_folders(data=args.data)
+    if not 0 <= args.seed < 2**32:  # scikit-learn's random_state range
+        raise LeadError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
     pipeline = TextToMotionPipeline.from_pretrained(args.model)
     summary = make_figure(pipeline, args.data, args.out, args.split, args.max_clips, args.label,
                           args.min_length, args.seed, args.perplexity)

@@ -75,8 +75,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_output(args.token)
     if out.is_dir():
         raise LeadError(f"--out {out} is a folder; give a file name such as {default_output(args.token)}")
+    from lead.commands.options import check_number, check_seed
     from lead.io import check_output
 
+    check_number("--lr", args.lr)
+    check_seed(args.seed)
+    for option in ("steps", "batch_size"):
+        if getattr(args, option) < 1:
+            raise LeadError(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
     check_output(out, "file")
 
     from tqdm import tqdm

@@ -50,3 +50,25 @@ def apply_decoding_arguments(pipeline, args: argparse.Namespace):
     if getattr(args, "foot_cleanup", None) is not None:
         pipeline.config.foot_cleanup = args.foot_cleanup
     return pipeline
+
+
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
+
+
+def check_seed(seed: int, count: int = 1, option: str = "--seed") -> None:
+    """`seed` .. `seed + count - 1` must all be valid generator seeds (item i uses seed + i)."""
+    from lead.errors import LeadError
+
+    if not 0 <= seed <= MAX_SEED - count:
+        raise LeadError(f"{option} must be in 0..{MAX_SEED - count}, got {seed}")
+
+
+def check_number(option: str, value: float, minimum: float = 0.0, inclusive: bool = False) -> None:
+    """A finite number above `minimum` (or equal to it where `inclusive`)."""
+    import math
+
+    from lead.errors import LeadError
+
+    if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+        bound = ">=" if inclusive else ">"
+        raise LeadError(f"{option} must be a finite number {bound} {minimum:g}, got {value}")

@@ -23,6 +23,8 @@ def check_train_settings(settings) -> None:
         raise LeadError(f"--max-steps must be a positive number of steps (or -1: no limit), got {settings.max_steps}")
     if settings.max_epochs < -1 or settings.max_epochs == 0:
         raise LeadError(f"--max-epochs must be positive (or -1: no limit), got {settings.max_epochs}")
+    if not 0 <= settings.seed <= 2**32 - 2:  # Lightning/numpy's seed range; the loader's generator uses seed + 1
+        raise LeadError(f"--seed must be in 0..{2**32 - 2}, got {settings.seed}")
     if settings.max_time is not None and not MAX_TIME.match(settings.max_time):
         raise LeadError(f"--max-time must be DD:HH:MM:SS (e.g. 00:01:30:00 for 90 minutes), got {settings.max_time!r}")
     for name in ("checkpoint_every", "val_every", "log_every", "num_nodes"):
