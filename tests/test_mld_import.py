@@ -148,6 +148,34 @@ def test_lead_import_writes_a_model_that_generates_like_its_source(kind, tmp_pat
     assert main(["train", "projector", "--data", str(tiny_dataset), "--out", str(model), "--preset", "mld",
                  "--batch-size", "4", "--max-steps", "2"]) == 0
     assert TextToMotionPipeline.from_pretrained(model).projector is not None
+    if kind == "mld":  # and the T2M protocol runs on it, MLD and LEAD rows (a random 8-d evaluator, 12 test items)
+        _eval_t2m(model, tiny_dataset, tmp_path)
+
+
+def _eval_t2m(model, tiny_dataset, tmp_path):
+    import json
+    import shutil
+
+    from lead.cli import main
+    from lead.evaluation.evaluator import EvaluatorConfig, T2MEvaluator
+    from lead.evaluation.word_vectorizer import MiniLMWordVectors, WordVectorizer
+
+    data = tmp_path / "eval_data"
+    shutil.copytree(tiny_dataset, data)
+    clips = sorted(p.stem for p in (data / "new_joint_vecs").glob("*.npy"))
+    (data / "test.txt").write_text("\n".join(clips) + "\n")
+    config = EvaluatorConfig(dim_word=384, dim_movement_enc_hidden=16, dim_movement_latent=16,
+                             dim_motion_hidden=16, dim_text_hidden=16, dim_coemb_hidden=8)
+    evaluator = tmp_path / "evaluator"
+    T2MEvaluator(config, np.load(data / "Mean.npy"), np.load(data / "Std.npy"), WordVectorizer(MiniLMWordVectors()),
+                 seed=1).save(evaluator, extra={"training": {"min_length": 40}})
+    out = tmp_path / "t2m"
+    assert main(["eval", "t2m", "--data", str(data), "--model", str(model), "--evaluator", str(evaluator),
+                 "--out", str(out), "--replications", "1", "--steps", "3", "--batch-size", "8", "--mm-texts", "0",
+                 "--padding", "mld"]) == 0
+    report = json.loads((out / "t2m.json").read_text())
+    assert {"MLD", "LEAD"} <= set(report["replications"][0]["rows"])
+    assert all(np.isfinite(row["fid"]) for row in report["replications"][0]["rows"].values())
 
 
 def test_import_refuses_the_other_format_before_writing(tmp_path, tiny_dataset, tiny_clip_folder, capsys):
