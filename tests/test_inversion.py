@@ -310,3 +310,24 @@ def test_concept_of_the_wrong_width_is_refused_at_load(tmp_path, tiny_model, pip
     save_concept(path, Concept("<narrow>", torch.zeros(7), identity))
     with pytest.raises(LeadError, match="takes 384-d word embeddings"):
         TextToMotionPipeline.from_pretrained(tiny_model).load_concept(path)
+
+
+def test_a_known_word_as_token_is_refused_before_anything_is_written(tmp_path, tiny_model, capsys):
+    """A concept on `walks` would silently replace the word in every prompt."""
+    out = tmp_path / "walks.safetensors"
+    code = main(["invert", str(ELDERLY_BVH), "--token", "walks", "--init-word", "walk", "--model",
+                 str(tiny_model), "--steps", "2", "--map", "bandai", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "'walks'" in err[0] and "already" in err[0], err
+    assert not out.exists()
+
+
+def test_a_prompt_token_without_its_concept_is_refused(tmp_path, tiny_model, pipeline, capsys):
+    with pytest.raises(LeadError, match="uses <stomp>, but no concept defines it"):
+        pipeline.encode_prompt(["a person <stomp> forward"])
+    out = tmp_path / "none"
+    code = main(["generate", "a person <stomp> forward", "--model", str(tiny_model), "--frames", "40",
+                 "--steps", "2", "--format", "none", "--no-bvh", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "--concept" in err[-1], err
+    assert not out.exists()

@@ -13,6 +13,7 @@ root's path is corrected so that feet in contact stay planted (`foot_cleanup`, l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,20 @@ class Prompt:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+
+_PLACEHOLDER = re.compile(r"<[^<>\s]+>")
+
+
+def _check_placeholders(texts: Sequence[str], vectors: Mapping[str, torch.Tensor]) -> None:
+    """A `<word>` in a prompt is a learned concept's token: refuse one that no given concept defines
+    (it would otherwise be read as the characters '<', 'word', '>')."""
+    for text in texts:
+        for token in _PLACEHOLDER.findall(text):
+            if token not in vectors:
+                known = f" (given: {', '.join(sorted(vectors))})" if vectors else ""
+                raise LeadError(f"the prompt {text!r} uses {token}, but no concept defines it{known}: pass the "
+                                f"concept file learned for it (--concept FILE; learn one with `lead invert`)")
 
 
 def _concept_vectors(concepts) -> dict[str, torch.Tensor]:
@@ -164,7 +179,9 @@ class TextToMotionPipeline:
         return concept
 
     # --- validation ----------------------------------------------------------------------
-    def check_request(self, texts: list[str], lengths: list[int]) -> None:
+    def check_request(self, texts: list[str], lengths: list[int], concepts=None) -> None:
+        """Refuse a request before any work: empty or long texts, lengths out of range, and a `<token>`
+        that none of `concepts` defines."""
         if not texts:
             raise LeadError("no text given: pass a description such as 'a person walks forward'")
         if len(texts) != len(lengths):
@@ -183,6 +200,7 @@ class TextToMotionPipeline:
                     f"length {length} frames is out of range: this model generates {low}..{high} frames "
                     f"({high / self.config.fps:.1f} s at {self.config.fps} fps)"
                 )
+        _check_placeholders(texts, _concept_vectors(concepts))
 
     @property
     def max_frames(self) -> int:
@@ -195,6 +213,7 @@ class TextToMotionPipeline:
         give the learned words this call may use."""
         texts = list(texts)
         vectors = _concept_vectors(concepts)
+        _check_placeholders(texts, vectors)
         with self.text_encoder.placeholders(vectors):
             condition = self.text_encoder.encode_pooled(texts)
         empty = self.text_encoder.empty(len(texts))
@@ -369,7 +388,7 @@ class TextToMotionPipeline:
     ) -> MotionOutput:
         texts = [texts] if isinstance(texts, str) else list(texts)
         lengths = [lengths] * len(texts) if isinstance(lengths, int) else list(lengths)
-        self.check_request(texts, lengths)
+        self.check_request(texts, lengths, concepts)
         check_steps(sampler, num_inference_steps)
         if num_samples < 1:
             raise LeadError(f"num_samples must be at least 1, got {num_samples}")

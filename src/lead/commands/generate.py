@@ -124,7 +124,7 @@ def _generate(args, prompts, device, out) -> int:
     concepts = [pipeline.load_concept(concept) for concept in args.concept]
     texts = [p[0] for p in prompts]
     lengths = [p[1] for p in prompts]
-    pipeline.check_request(texts, lengths)
+    pipeline.check_request(texts, lengths, concepts)
     all_texts = [text for text in texts for _ in range(args.num_samples)]
     all_lengths = [length for length in lengths for _ in range(args.num_samples)]
     total, batch_size = len(all_texts), defaults.BATCH_SIZE

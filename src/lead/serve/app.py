@@ -104,7 +104,7 @@ class Server:
         if request.projector != "both" and request.projector not in self.variants:
             raise LeadError("this model has no projector/ component, so only projector='mld' is available")
         concepts = self.concepts.for_request(check_session(request.session), text, request.concepts)
-        self.pipe.check_request([text], [frames])
+        self.pipe.check_request([text], [frames], concepts)
         n = request.num_samples
         return Job([text] * n, [frames] * n, [request.seed + i for i in range(n)], request.sampler, request.steps,
                    request.guidance, concepts)

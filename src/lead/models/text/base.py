@@ -70,6 +70,11 @@ class TextEncoder(nn.Module):
         if not token or any(ch.isspace() for ch in token):
             raise LeadError(f"placeholder token {token!r} must be one word without spaces, e.g. '<elderly>'")
         if token not in self._placeholders:
+            ids = self.tokenizer(token, add_special_tokens=False)["input_ids"]
+            if len(ids) == 1 and ids[0] != self.tokenizer.unk_token_id:
+                raise LeadError(f"placeholder token {token!r} is a word the {self.identity} text encoder already "
+                                f"knows: a concept would silently replace it in every prompt; use a new word "
+                                f"such as '<{token.strip('<>')}>'")
             self.tokenizer.add_tokens([token], special_tokens=True)
             token_id = self.tokenizer.convert_tokens_to_ids(token)
             self._placeholders[token] = token_id
