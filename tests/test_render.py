@@ -172,3 +172,13 @@ def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, content, extra, messa
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not list(tmp_path.glob("*.mp4"))
+
+
+def test_a_long_render_shows_progress_and_a_short_one_does_not(tmp_path, joints, capsys):
+    from lead.render.plot import LONG_RENDER
+
+    long = np.concatenate([joints] * (LONG_RENDER // len(joints) + 1))
+    render_motion(long, tmp_path / "long.mp4")
+    assert "rendering" in capsys.readouterr().err  # a tqdm bar with rate and time left, on stderr
+    render_motion(joints[:40], tmp_path / "short.mp4")
+    assert "rendering" not in capsys.readouterr().err

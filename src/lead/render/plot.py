@@ -345,6 +345,16 @@ def render_grid(motions: Sequence[Any], path: str | os.PathLike, titles: Sequenc
     return target
 
 
+LONG_RENDER = 400  # frames (20 s at 20 fps): longer renders show a progress bar with an estimate
+
+
+def _frames(total: int):
+    """range(total), with a progress bar on stderr (rate and time left) for a long render."""
+    from tqdm import tqdm
+
+    return tqdm(range(total), desc="rendering", unit="frame", leave=False, disable=total < LONG_RENDER)
+
+
 class _WriteFailed(Exception):
     """A video writer failed; the message says why (the caller names the file)."""
 
@@ -372,7 +382,7 @@ def _write_mp4(path: Path, draw: Callable[[int], np.ndarray], total: int, size: 
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
         try:
             try:
-                for frame in range(total):
+                for frame in _frames(total):
                     process.stdin.write(draw(frame).tobytes())
                 process.stdin.close()
             except BrokenPipeError:
@@ -431,7 +441,7 @@ def _write_gif(path: Path, draw: Callable[[int], np.ndarray], total: int, size: 
     # One palette for the whole clip, taken from the last frame (it shows every colour: bones, full
     # path): no colour flicker between frames, and mapping onto a fixed palette is fast.
     palette = picture(total - 1).quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-    images = [picture(frame).quantize(palette=palette, dither=Image.Dither.NONE) for frame in range(total)]
+    images = [picture(frame).quantize(palette=palette, dither=Image.Dither.NONE) for frame in _frames(total)]
     images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
                    duration=round(1000 / fps), loop=0, disposal=1, optimize=False)
     with open(path, "rb") as handle:  # a GIF ends with its trailer byte; anything else was cut short
