@@ -229,11 +229,14 @@ def run_t2m(args: argparse.Namespace) -> int:
         min_length=args.min_length, seed=args.seed, padding=args.padding,
     )
     model_dir = Path(args.model) if args.model else default_model_path()
+    from lead.models.bundle import read_bundle_config
+
+    # the evaluator first (a broken one is found in a second, not after the model has loaded)
+    dataset = "t2m" if read_bundle_config(model_dir).skeleton == "humanml3d" else "kit"
+    evaluator, info = load_evaluator(args.evaluator, args.evaluator_meta, args.glove, dataset)
     pipeline = apply_decoding_arguments(TextToMotionPipeline.from_pretrained(model_dir).to(device), args)
     paths = ["mld"] if args.no_projector else (args.paths or ["mld", "lead"])
     rows = resolve_paths(pipeline, model_dir, list(dict.fromkeys(paths)), args.ablation, args.steps, args.sampler)
-    dataset = "t2m" if pipeline.config.skeleton == "humanml3d" else "kit"
-    evaluator, info = load_evaluator(args.evaluator, args.evaluator_meta, args.glove, dataset)
     report = run_protocol(pipeline, evaluator, info, args.data, args.out, rows, settings, resume=args.resume)
     out = Path(args.out)
     print((out / "t2m.md").read_text(encoding="utf-8"))
