@@ -266,7 +266,9 @@ class _Panel:
         """Draw frame `frame` of this motion (held at its last frame past its end)."""
         shown = min(frame, len(self.points) - 1)
         pose = self.points[shown]
-        root = self.points[: shown + 1, 0]
+        # the last TRAIL_FRAMES of the path (the whole path so far made each frame's cost grow with the
+        # motion's length: a 20,000-frame render took 5.7 min)
+        root = self.points[max(0, shown + 1 - TRAIL_FRAMES) : shown + 1, 0]
         self.trail.set_data_3d(root[:, 0], root[:, 1], np.full(len(root), self.floor))
         self.ax.draw_artist(self.trail)
         # painter's algorithm: far chains first, so a limb in front covers the one behind
@@ -345,6 +347,7 @@ def render_grid(motions: Sequence[Any], path: str | os.PathLike, titles: Sequenc
     return target
 
 
+TRAIL_FRAMES = 400  # the drawn root path: the last 20 s at 20 fps (all of any generated motion)
 LONG_RENDER = 400  # frames (20 s at 20 fps): longer renders show a progress bar with an estimate
 
 
