@@ -101,3 +101,18 @@ def test_pipeline_records_and_applies_the_cleanup():
     assert off.settings["foot_cleanup"] == 0.0 and on.settings["foot_cleanup"] == 1.0
     np.testing.assert_allclose(_pose(on.joints[0]), _pose(off.joints[0]), atol=1e-4)
     assert mq.skating(on.joints[0])[0] <= mq.skating(off.joints[0])[0]
+
+
+def test_a_model_config_with_an_out_of_range_cleanup_is_refused_at_load(tmp_path):
+    import json
+    import shutil
+
+    from lead.models.bundle import default_model_path, read_bundle_config
+
+    model = tmp_path / "model"
+    shutil.copytree(default_model_path(), model)
+    data = json.loads((model / "config.json").read_text())
+    data["config"]["foot_cleanup"] = 3.0
+    (model / "config.json").write_text(json.dumps(data))
+    with pytest.raises(LeadError, match="config.json: foot_cleanup must be from 0"):
+        read_bundle_config(model)

@@ -313,10 +313,14 @@ class TextToMotionPipeline:
             from lead.models.layers import binomial_smooth, lengths_to_mask
 
             features = binomial_smooth(features, lengths, taps) * lengths_to_mask(lengths, features.shape[1])[..., None]
-        strength = self.config.foot_cleanup if foot_cleanup is None else float(foot_cleanup)
+        strength = self._foot_cleanup(foot_cleanup)
         if strength > 0:
             features = self._clean_feet(features, lengths, strength)
         return features
+
+    def _foot_cleanup(self, strength: float | None) -> float:
+        """The cleanup strength to use (the model's when None), checked."""
+        return check_foot_cleanup(self.config.foot_cleanup if strength is None else strength)
 
     def _clean_feet(self, features: torch.Tensor, lengths: torch.Tensor, strength: float) -> torch.Tensor:
         from lead.motion.contacts import FootCleanup, clean_feet
@@ -360,6 +364,7 @@ class TextToMotionPipeline:
         batch iterator (e.g. tqdm); `progress` wraps each run's timesteps."""
         projectors = dict(projectors) if projectors is not None else {"lead": DEFAULT}
         resolved = {name: self._projector(projector) for name, projector in projectors.items()}
+        foot_cleanup = self._foot_cleanup(foot_cleanup)  # refused before any sampling
         starts = range(0, len(texts), batch_size)
         for start in batches(starts) if batches else starts:
             rows = slice(start, start + batch_size)
@@ -395,8 +400,7 @@ class TextToMotionPipeline:
         taps = self.config.smoothing if smoothing is None else int(smoothing)
         if taps > 1 and taps % 2 == 0 or taps < 0:
             raise LeadError(f"smoothing must be 0 or an odd number of taps (3, 5, 9, ...), got {taps}")
-        strength = self.config.foot_cleanup if foot_cleanup is None else float(foot_cleanup)
-        check_foot_cleanup(strength)
+        strength = self._foot_cleanup(foot_cleanup)
         all_texts = [t for t in texts for _ in range(num_samples)]
         all_lengths = [n for n in lengths for _ in range(num_samples)]
         seeds = [seed + i for i in range(len(all_texts))]

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lead.errors import LeadError
+from lead.io import load_array, read_text
 
 SPLITS = ("train", "val", "test")
 CAPTION_FPS = 20  # the reference converts caption seconds to frames at 20 fps for HumanML3D and KIT
@@ -98,8 +99,6 @@ def parse_caption_line(line: str, where: str = "") -> Caption:
 def read_captions(path: str | Path) -> list[Caption]:
     """All captions of one ``texts/<id>.txt`` file (blank lines skipped)."""
     path = Path(path)
-    from lead.io import read_text
-
     lines = read_text(path, "caption file").splitlines()
     return [parse_caption_line(line, str(path)) for line in lines if line.strip()]
 
@@ -109,8 +108,6 @@ def read_split(root: str | Path, split: str) -> list[str]:
     path = Path(root) / f"{split}.txt"
     if not path.is_file():
         raise LeadError(f"split file {path} is missing; expected one of {', '.join(SPLITS)}.txt in {root}")
-    from lead.io import read_text
-
     return [line.strip() for line in read_text(path, "split list").splitlines() if line.strip()]
 
 
@@ -127,7 +124,7 @@ def _require_folder(root: Path) -> None:
 def motion_length(path: Path) -> int:
     """Number of frames of a features file, read from the header only."""
     try:
-        with open(path, "rb") as handle:  # the .npy header only: ~10x faster than a memory map per file
+        with open(path, "rb") as handle:  # the .npy header only, no memory map per file (benchmarks/data_loading.py)
             major, _ = np.lib.format.read_magic(handle)
             read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
             shape, _, _ = read_header(handle)
@@ -235,8 +232,6 @@ class MotionDataset:
         self._motions: dict[str, np.ndarray] = {}
         for clip in dict.fromkeys(r.clip for r in self.records):
             path = self.root / "new_joint_vecs" / f"{clip}.npy"
-            from lead.io import load_array
-
             motion = load_array(path, "motion").astype(np.float32, copy=False)
             if motion.ndim != 2 or motion.shape[1] != self.dim:
                 raise LeadError(f"{path} has shape {motion.shape}; expected [T, {self.dim}] for {skeleton}")
@@ -282,12 +277,10 @@ def normalised_batch(normalizer, motions: Sequence[Any], max_length: int | None 
 
     if not motions:
         raise ValueError("normalised_batch needs at least one motion")
-    rows = [np.asarray(normalizer.normalize(np.asarray(m)[:max_length]), dtype=np.float32) for m in motions]
+    rows = [torch.from_numpy(np.asarray(normalizer.normalize(np.asarray(m)[:max_length]), dtype=np.float32))
+            for m in motions]
     lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
-    batch = torch.zeros(len(rows), int(lengths.max()), rows[0].shape[-1])
-    for index, row in enumerate(rows):
-        batch[index, : len(row)] = torch.from_numpy(row)
-    return batch, lengths
+    return torch.nn.utils.rnn.pad_sequence(rows, batch_first=True), lengths
 
 
 def collate_motions(items: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -60,6 +60,9 @@ def read_bundle_config(folder: str | Path) -> BundleConfig:
     if config.fps <= 0 or not 1 <= config.min_frames <= config.max_frames:
         raise LeadError(f"{source}: expected fps > 0 and 1 <= min_frames <= max_frames, got fps {config.fps}, "
                         f"frames {config.min_frames}..{config.max_frames}; fix or re-export the model")
+    if not 0 <= config.foot_cleanup <= 1:
+        raise LeadError(f"{source}: foot_cleanup must be from 0 (off) to 1, got {config.foot_cleanup}; "
+                        "fix or re-export the model")
     return config
 
 
