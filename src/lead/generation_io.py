@@ -53,17 +53,10 @@ def _create_folder(out: Path) -> list[Path]:
 
     check_output(out)
     missing = [folder for folder in (out, *out.parents) if not folder.exists()]
-    try:
+    try:  # check_output has already refused a file in the way and a place that cannot be written
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise LeadError(f"cannot create output folder {out}: {error.strerror}; choose another --out") from None
-    if not out.is_dir():
-        raise LeadError(f"--out {out} is a file, not a folder; choose another --out")
-    if not os.access(out, os.W_OK | os.X_OK):
-        for folder in missing:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise LeadError(f"output folder {out} is not writable; choose another with --out")
     return missing
 
 

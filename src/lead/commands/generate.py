@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from lead import defaults
-from lead.commands.options import add_sampling_arguments, check_sampling_arguments
+from lead.commands.options import add_sampling_arguments, check_sampling_arguments, check_seed
 from lead.errors import LeadError
 
 EPILOG = """examples:
@@ -23,7 +23,6 @@ and NAME.bvh, plus one samples.json manifest with every setting."""
 
 
 MAX_SAMPLES = 1000  # per prompt: larger runs belong in a --prompts file or several runs
-MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,10 +99,7 @@ def run(args: argparse.Namespace) -> int:
             raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
         if frames < 1:
             raise LeadError(f"length {frames} frames is out of range: give a positive --frames or --seconds")
-    total = len(prompts) * args.num_samples
-    if not 0 <= args.seed <= MAX_SEED - total:
-        raise LeadError(f"--seed must be in 0..{MAX_SEED - total} (sample i uses seed+i, {total} samples), "
-                        f"got {args.seed}")
+    check_seed(args.seed, len(prompts) * args.num_samples)  # sample i uses seed + i
     device = check_sampling_arguments(args)
     for concept in args.concept:  # before the model loads: a typo costs nothing
         if not Path(concept).is_file():
