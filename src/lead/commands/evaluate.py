@@ -137,8 +137,6 @@ def _register_motion(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_motion(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from lead.errors import LeadError
     from lead.evaluation.motion_report import MotionEvalSettings, evaluate_motion, write_report
     from lead.pipeline import TextToMotionPipeline
@@ -153,8 +151,7 @@ def run_motion(args: argparse.Namespace) -> int:
 
     check_seed(args.seed, 10_000_000)  # clip i uses seed + i
     check_output(args.out)
-    if not Path(args.data).is_dir():
-        raise LeadError(f"--data {args.data} is not a folder; give a HumanML3D-format dataset folder")
+    _existing_folders(data=args.data)
     sets = tuple(dict.fromkeys(["real", *args.sets]))
     pipeline = apply_decoding_arguments(TextToMotionPipeline.from_pretrained(args.model).to(device), args)
     if "lead" in sets and pipeline.projector is None:
@@ -216,11 +213,6 @@ def run_t2m(args: argparse.Namespace) -> int:
                         f"got {args.seed}")
     check_output(args.out)
     _existing_folders(data=args.data)
-    if not Path(args.evaluator).exists():  # load_evaluator says the same, but only after the model has loaded
-        from lead.errors import LeadError
-
-        raise LeadError(f"--evaluator {args.evaluator} not found: pass an evaluator folder (lead train evaluator) "
-                        "or the published text_mot_match/model/finest.tar")
     settings = T2MEvalSettings(
         replications=args.replications, split=args.split, guidance=args.guidance,
         steps=args.steps[0] if len(args.steps) == 1 else tuple(args.steps), sampler=args.sampler,
