@@ -31,6 +31,10 @@ FORMATS = (".mp4", ".gif")
 
 # Pixel size of one panel; multiples of 16 so H.264 needs no rescaling.
 _PANEL_WIDTH, _PANEL_HEIGHT, _DPI = 480, 512, 100
+
+TRAIL_FRAMES = 400  # the drawn root path: the last 20 s at 20 fps (all of any generated motion)
+LONG_RENDER = 400  # frames (20 s at 20 fps): longer renders show a progress bar with an estimate
+
 _SIDE_COLOURS = {
     ("left", "leg"): "#1f5fbf",
     ("left", "arm"): "#4fa3e0",
@@ -345,10 +349,6 @@ def render_grid(motions: Sequence[Any], path: str | os.PathLike, titles: Sequenc
         except _WriteFailed as error:
             raise LeadError(f"cannot write {target}: {error}; nothing was written there") from None
     return target
-
-
-TRAIL_FRAMES = 400  # the drawn root path: the last 20 s at 20 fps (all of any generated motion)
-LONG_RENDER = 400  # frames (20 s at 20 fps): longer renders show a progress bar with an estimate
 
 
 def _frames(total: int):
