@@ -25,6 +25,8 @@ def main() -> None:
                         help="set the model's generation smoothing (binomial taps, odd; 0 = off)")
     parser.add_argument("--foot-cleanup", type=float, default=None,
                         help="set the model's foot-contact cleanup strength (0 = off .. 1, lead.motion.contacts)")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="set the model's default classifier-free guidance scale (finite, >= 0)")
     args = parser.parse_args()
     source, target = Path(args.source), Path(args.target)
     dtype = getattr(torch, args.dtype)
@@ -42,6 +44,12 @@ def main() -> None:
         from lead.motion.contacts import check_foot_cleanup
 
         bundle.foot_cleanup = check_foot_cleanup(args.foot_cleanup, "--foot-cleanup")
+    if args.guidance is not None:
+        import math
+
+        if not math.isfinite(args.guidance) or args.guidance < 0:
+            raise SystemExit(f"--guidance must be a finite number >= 0, got {args.guidance}")
+        bundle.guidance = args.guidance
     write_bundle_config(staging, bundle)
     for extra in ("LICENSE", "README.md"):
         if (source / extra).is_file():

@@ -1,13 +1,19 @@
-"""Foot-contact cleanup strength against motion quality, on generated motions of a test split.
+"""Foot-contact cleanup settings and guidance scale against motion quality, on a split's generated motions.
 
-    python scripts/foot_cleanup_sweep.py --data bandai-hml [--model MODEL] [--strengths 0 0.5 0.7 1]
+    python scripts/foot_cleanup_sweep.py --data bandai-hml --evaluator evaluators/bandai --split val \
+        --guidance 3 4 5.5 7.5 [--paths lead mld] [--variants off ungated-0.7 default ...]
 
-Generates LEAD motions once (each test clip's first caption at the clip's length, seeds 0..N-1,
-DDIM 50, guidance 7.5: what `lead eval motion` generates), then applies `lead.motion.contacts`
-at each strength to the same features and prints skating, jerk, stride, locomotion travel and the
-caption checks, with the real clips' values in the first row; with --evaluator also the FID of
-each row against the real clips (as `lead eval motion` computes it: one motion per clip).
-Travel = the pelvis's straight-line horizontal distance from the first to the last frame, mean over locomotion captions.
+For each guidance scale, generates once (each clip's first caption at the clip's length, seeds 0..N-1, DDIM 50:
+what `lead eval motion` generates, decoded raw — smoothing as the model's, no cleanup), then applies
+`lead.motion.contacts.clean_feet` with each variant to the same features and prints skating, stride, locomotion
+travel, jerk, the turn and backwards checks and (with --evaluator) the FID against the split's real clips (one
+motion per clip, as `lead eval motion` computes it), with the real clips' values first.
+
+A variant is a name (`off`, `default` = FootCleanup(), `ungated-S` = the cleanup before the speed gate at
+strength S with sigma 1.5) or `name=field:value,field:value` over FootCleanup's fields (strength, speed_low,
+speed_high — `none` for no gate —, sigma, low, high, height), e.g. `wide=speed_low:0.6,speed_high:2.0`.
+Travel = the pelvis's straight-line horizontal distance from the first to the last frame, mean over
+locomotion captions. Choose settings on --split val; report them on test.
 """
 
 from __future__ import annotations
@@ -24,21 +30,33 @@ from lead.motion.contacts import FootCleanup, clean_feet
 from lead.motion.features import features_to_joints
 from lead.pipeline import TextToMotionPipeline
 
+DEFAULT_VARIANTS = ["off", "ungated-0.7", "ungated-1", "default", "strength:0.7", "speed_low:0.5,speed_high:1.4",
+                    "speed_high:1.2", "speed_high:2.0", "sigma:1.5", "sigma:0"]
+
+
+def parse_variant(spec: str) -> tuple[str, FootCleanup]:
+    if spec == "off":
+        return spec, FootCleanup(strength=0.0)
+    if spec == "default":
+        return "default " + _describe(FootCleanup()), FootCleanup()
+    if spec.startswith("ungated-"):
+        return spec, FootCleanup(strength=float(spec.split("-", 1)[1]), speed_high=None, sigma=1.5)
+    name, _, body = spec.rpartition("=")
+    fields = {}
+    for item in body.split(","):
+        key, _, value = item.partition(":")
+        fields[key] = None if value == "none" else float(value)
+    settings = FootCleanup(**fields)
+    return name or _describe(settings), settings
+
+
+def _describe(s: FootCleanup) -> str:
+    gate = "no gate" if s.speed_high is None else f"gate {s.speed_low:g}-{s.speed_high:g} m/s"
+    return f"strength {s.strength:g}, {gate}, σ {s.sigma:g}"
+
 
 def travel(joints: np.ndarray) -> float:
     return float(np.linalg.norm(joints[-1, 0, [0, 2]] - joints[0, 0, [0, 2]]))
-
-
-def row(name: str, motions: list[np.ndarray], captions: list[str], locomotion: np.ndarray, real: dict | None,
-        fid: str = ""):
-    summary = summarize(motions, captions)
-    values = {key: summary[key].mean for key in ("skate_ratio", "jerk", "stride")}
-    values["travel"] = float(np.mean([travel(m) for m, keep in zip(motions, locomotion) if keep]))
-    ratio = (lambda key: f" ({values[key] / real[key]:.2f}×)") if real else (lambda key: "")
-    checks = " | ".join(f"{summary[k].mean:.2f}" for k in ("named_hand", "run_faster", "turn_sign", "backwards"))
-    print(f"| {name} | {values['skate_ratio']:.3f}{ratio('skate_ratio')} | {values['jerk']:.1f}{ratio('jerk')} | "
-          f"{values['stride']:.3f}{ratio('stride')} | {values['travel']:.2f}{ratio('travel')} | {checks} |{fid}")
-    return values
 
 
 def main() -> None:
@@ -47,39 +65,53 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--split", default="test")
     parser.add_argument("--evaluator", default=None, help="T2M evaluator folder: adds a FID column")
-    parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.5, 0.7, 0.85, 1.0])
+    parser.add_argument("--guidance", type=float, nargs="+", default=[None],
+                        help="guidance scales, one generation each (default: the model's)")
+    parser.add_argument("--paths", nargs="+", default=["lead"], choices=["lead", "mld"])
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
     args = parser.parse_args()
+    variants = [parse_variant(spec) for spec in args.variants]
     torch.set_num_threads(1)
     pipe = TextToMotionPipeline.from_pretrained(args.model)
-    pipe.config.foot_cleanup = 0.0  # generate raw; the cleanup is applied below at each strength
+    pipe.config.foot_cleanup = 0.0  # generate raw; the cleanup is applied below, per variant
     clips = real_clips(args.data, args.split, 20, pipe.vae.config.max_length, pipe.config.skeleton)
     captions = [clip.caption for clip in clips]
     locomotion = np.array([bool(LOCOMOTION.search(c.lower())) for c in captions])
-    features, _ = generate_sets(pipe, captions, [len(c.features) for c in clips], MotionEvalSettings(), ("lead",))
-    print(f"{len(clips)} {args.split} clips ({locomotion.sum()} locomotion), LEAD, smoothing "
-          f"{pipe.config.smoothing}\n")
     evaluator = real_embeddings = None
     if args.evaluator:
-        from lead.evaluation.protocol import load_evaluator
+        from lead.evaluation.protocol import _fid, load_evaluator
 
         dataset = "t2m" if pipe.config.skeleton == "humanml3d" else "kit"
         evaluator, _ = load_evaluator(args.evaluator, None, None, dataset)
         real_embeddings = embed_features(evaluator, [clip.features for clip in clips])
 
-    def fid(rows: list[np.ndarray]) -> str:
-        if evaluator is None:
-            return ""
-        from lead.evaluation.protocol import _fid
+    def measure(joints: list[np.ndarray], features: list[np.ndarray]) -> dict:
+        summary = summarize(joints, captions)
+        values = {key: summary[key].mean for key in ("skate_ratio", "stride", "jerk", "turn_sign", "backwards")}
+        values["travel"] = float(np.mean([travel(j) for j, keep in zip(joints, locomotion) if keep]))
+        values["fid"] = _fid(embed_features(evaluator, features), real_embeddings) if evaluator else None
+        return values
 
-        return f" {_fid(embed_features(evaluator, rows), real_embeddings):.3f} |"
-
-    print("| foot cleanup | skating ratio | jerk m/s³ | stride m | locomotion travel m | named hand | run > walk "
-          "| turn | backwards |" + (" FID |" if evaluator else "") + "\n|---|---|---|---|---|---|---|---|---|"
-          + ("---|" if evaluator else ""))
-    real = row("real clips", [clip.joints for clip in clips], captions, locomotion, None, " - |" if evaluator else "")
-    for strength in args.strengths:
-        cleaned = [clean_feet(f, pipe.config.skeleton, FootCleanup(strength=strength)) for f in features["lead"]]
-        row(f"{strength:g}", [features_to_joints(f) for f in cleaned], captions, locomotion, real, fid(cleaned))
+    real = measure([clip.joints for clip in clips], [clip.features for clip in clips])
+    print(f"{len(clips)} {args.split} clips ({locomotion.sum()} locomotion), DDIM 50, "
+          f"smoothing {pipe.config.smoothing}\n")
+    print("| guidance | path | foot cleanup | skating (× real) | stride m | travel m (× real) | jerk m/s³ | turn ✓ "
+          "| backwards ✓ | FID |\n|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| - | real | - | {real['skate_ratio']:.3f} | {real['stride']:.3f} | {real['travel']:.2f} "
+          f"| {real['jerk']:.1f} | {real['turn_sign']:.2f} | {real['backwards']:.2f} | - |")
+    for guidance in args.guidance:
+        scale = pipe.resolve_guidance(guidance)
+        features, _ = generate_sets(pipe, captions, [len(c.features) for c in clips],
+                                    MotionEvalSettings(split=args.split, guidance=scale), tuple(args.paths))
+        for path in args.paths:
+            for name, settings in variants:
+                cleaned = [clean_feet(f, pipe.config.skeleton, settings) for f in features[path]]
+                v = measure([features_to_joints(f, pipe.config.skeleton) for f in cleaned], cleaned)
+                fid = f"{v['fid']:.3f}" if v["fid"] is not None else "-"
+                skate, moved = v["skate_ratio"] / real["skate_ratio"], v["travel"] / real["travel"]
+                print(f"| {scale:g} | {path} | {name} | {v['skate_ratio']:.3f} ({skate:.2f}×) | {v['stride']:.3f} "
+                      f"| {v['travel']:.2f} ({moved:.2f}×) | {v['jerk']:.1f} | {v['turn_sign']:.2f} "
+                      f"| {v['backwards']:.2f} | {fid} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 # The VAE recipe is the one the sweep in docs/vae_sweep.md found: the temporal layout (latent token k
 # holds frames [8k, 8k+8): a fixed 25x128 latent), sinusoidal positions, velocity (and acceleration)
 # losses, no dropout, a log-variance bias of -6, lr 1e-3 with warm-up and cosine decay. Generated
-# motion is low-passed by a 3-tap binomial filter (the exported model's `smoothing`). Stage budgets
+# motion is low-passed by a 3-tap binomial filter (the exported model's `smoothing`), its feet are pinned by
+# the foot-contact cleanup at strength 1 and it is sampled with guidance 4 by default (both chosen on the
+# val split: docs/foot_cleanup.md). Stage budgets
 # are optimiser steps and minutes; on the project's 2-core CPU the script takes about 1.5 hours (set OMP_WAIT_POLICY=PASSIVE
 # when the cores are shared). On a GPU, add EXTRA_ARGS="--accelerator gpu" and raise the step counts.
 set -euo pipefail
@@ -48,4 +50,4 @@ lead train projector "${COMMON[@]}" --batch-size 64 --lr 1e-4 --max-steps "$PROJ
 lead train lcm "${COMMON[@]}" --batch-size 64 --lr 2e-4 --lr-schedule cosine --warmup-steps 100 \
     --max-steps "$LCM_STEPS" --max-time "$LCM_TIME" --val-every 20 --balance content
 python "$(dirname "$0")/export_model.py" "$WORK" "$(dirname "$0")/../src/lead/assets/default" --dtype float16 \
-    --smoothing 3 --foot-cleanup 0.7
+    --smoothing 3 --foot-cleanup 1 --guidance 4

@@ -59,6 +59,27 @@ def test_a_real_walk_is_left_as_it_is(walk):
     assert mq.motion_metrics(cleaned)["stride"] == pytest.approx(mq.motion_metrics(real)["stride"], rel=0.02)
 
 
+def test_a_swinging_foot_marked_in_contact_is_not_pinned(walk):
+    """Every contact channel forced to "planted": the speed gate leaves the real walk's swinging feet
+    alone (travel and skating as real), where pinning every low foot stops the body at each step."""
+    marked = walk.copy()
+    from lead.motion.features import feature_slices
+
+    marked[:, feature_slices()["feet"]] = 1.0
+    real = features_to_joints(walk)
+    gated = features_to_joints(clean_feet(marked))
+    ungated = features_to_joints(clean_feet(marked, settings=FootCleanup(speed_high=None)))
+    assert abs(_travel(gated) - _travel(real)) < 0.05 * _travel(real), (_travel(gated), _travel(real))
+    assert _travel(ungated) < 0.9 * _travel(real), (_travel(ungated), _travel(real))
+    assert mq.skating(gated)[0] <= mq.skating(real)[0] + 0.02
+
+
+@pytest.mark.parametrize("speeds", [(1.2, 0.6), (-0.1, 1.0), (0.5, 0.5)])
+def test_bad_speed_gate_is_refused(speeds):
+    with pytest.raises(ValueError, match="speed_low < speed_high"):
+        FootCleanup(speed_low=speeds[0], speed_high=speeds[1])
+
+
 def test_strength_zero_is_the_identity_and_features_stay_consistent(walk):
     np.testing.assert_allclose(clean_feet(walk, settings=FootCleanup(strength=0)), walk, atol=1e-6)
     # the joint-velocity channels carry the corrected displacement too (what the T2M evaluator reads)

@@ -194,3 +194,41 @@ def test_prediction_type_conversions_invert_the_training_target(prediction):
     target = training_target(clean, noise, t, prediction)
     torch.testing.assert_close(predict_x0(noisy, target, t, prediction), clean, atol=2e-3, rtol=1e-3)
     torch.testing.assert_close(predict_epsilon(noisy, target, t, prediction), noise, atol=2e-3, rtol=1e-3)
+
+
+def test_guidance_defaults_to_the_models_own(pipeline):
+    """No guidance given: the model's config.json `guidance` (the lcm sampler keeps 7.5, inside the w range
+    its student was distilled on); the value used is what the settings record, and sampling follows it."""
+    from dataclasses import replace
+
+    from lead import defaults
+
+    tuned = TextToMotionPipeline(pipeline.text_encoder, pipeline.vae, pipeline.denoiser, pipeline.normalizer,
+                                 replace(pipeline.config, guidance=3.0), pipeline.projector)
+    assert tuned.resolve_guidance(None) == 3.0 and tuned.resolve_guidance(None, "lcm") == defaults.GUIDANCE
+    assert tuned.resolve_guidance(6.0) == 6.0
+    implicit = tuned("a person walks", 40, seed=2, num_inference_steps=3)
+    explicit = tuned("a person walks", 40, seed=2, num_inference_steps=3, guidance_scale=3.0)
+    other = tuned("a person walks", 40, seed=2, num_inference_steps=3, guidance_scale=9.0)
+    assert implicit.settings["guidance_scale"] == 3.0
+    np.testing.assert_array_equal(implicit.features[0], explicit.features[0])
+    assert not np.allclose(implicit.features[0], other.features[0])
+    for bad in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(LeadError, match="guidance must be a finite number"):
+            tuned.resolve_guidance(bad)
+
+
+def test_a_model_config_with_a_bad_guidance_is_refused_at_load(tmp_path):
+    import json
+    import shutil
+
+    from lead.models.bundle import default_model_path, read_bundle_config
+
+    model = tmp_path / "model"
+    shutil.copytree(default_model_path(), model)
+    assert read_bundle_config(model).guidance == 4.0  # the shipped model's, chosen on the val split
+    data = json.loads((model / "config.json").read_text())
+    data["config"]["guidance"] = -2
+    (model / "config.json").write_text(json.dumps(data))
+    with pytest.raises(LeadError, match="config.json: guidance must be a finite number"):
+        read_bundle_config(model)

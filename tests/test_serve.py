@@ -206,6 +206,7 @@ def test_info_docs_and_page_are_served(client):
     info = client.get("/api/info").json()
     assert info["variants"] == ["lead", "mld"] and info["limits"]["max_frames"] == 196
     assert info["text_encoder"]["word_embedding_dim"] > 0 and info["text_encoder"]["identity"]
+    assert info["defaults"]["lcm_guidance"] == 7.5 and info["defaults"]["guidance"] >= 0  # the model's own
     assert client.get("/docs").status_code == 200
     assert "/api/generate" in client.get("/openapi.json").json()["paths"]
     page = client.get("/")

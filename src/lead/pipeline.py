@@ -13,6 +13,7 @@ root's path is corrected so that feet in contact stay planted (`foot_cleanup`, l
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -251,15 +252,16 @@ class TextToMotionPipeline:
         generator: torch.Generator | None = None,
         sampler: str = DEFAULT_SAMPLER,
         num_inference_steps: int = defaults.STEPS,
-        guidance_scale: float = defaults.GUIDANCE,
+        guidance_scale: float | None = None,
         guidance=None,
         latents: torch.Tensor | None = None,
         callback: Callback | None = None,
         progress: Callable | None = None,
     ) -> torch.Tensor:
         """Clean z `[B, S, D]` for `prompt`, from `latents` (initial noise) if given, else one noise per
-        seed, else noise from `generator`. `guidance` (a wrapper such as `ClassifierFreeGuidance`)
-        overrides `guidance_scale`; `callback(StepState)` sees each step and may replace the latent."""
+        seed, else noise from `generator`. `guidance_scale` None: the model's (`resolve_guidance`); `guidance`
+        (a wrapper such as `ClassifierFreeGuidance`) overrides it; `callback(StepState)` sees each step and may
+        replace the latent."""
         check_steps(sampler, num_inference_steps)
         spec = get_sampler(sampler)
         denoiser = self._denoiser_for(sampler)
@@ -277,7 +279,8 @@ class TextToMotionPipeline:
         latents = latents.to(self.device, self.dtype)
         if guidance is None:
             embedded = denoiser.config.guidance_embedding_dim > 0
-            guidance = (GuidanceEmbedding if embedded else ClassifierFreeGuidance)(float(guidance_scale))
+            scale = self.resolve_guidance(guidance_scale, sampler)
+            guidance = (GuidanceEmbedding if embedded else ClassifierFreeGuidance)(scale)
         denoise = guidance(denoiser, prompt.condition, prompt.empty)
         prediction = denoiser.config.prediction_type
         if not spec.stochastic:
@@ -286,6 +289,15 @@ class TextToMotionPipeline:
             step_generator = torch.Generator().manual_seed(0)  # given latents and no generator: still repeatable
         return run_sampler(denoise, latents, spec.build(prediction), num_inference_steps, spec.step_kwargs, callback,
                            progress, prediction, step_generator)
+
+    def resolve_guidance(self, scale: float | None, sampler: str = DEFAULT_SAMPLER) -> float:
+        """The guidance scale to use, checked: `scale` if given, else the model's `guidance` (config.json) —
+        for the lcm sampler lead's default (7.5), inside the [5, 15] its student was distilled on."""
+        if scale is None:
+            scale = defaults.GUIDANCE if sampler == "lcm" else self.config.guidance
+        if not isinstance(scale, int | float) or not math.isfinite(scale) or scale < 0:
+            raise LeadError(f"guidance must be a finite number >= 0, got {scale}")
+        return float(scale)
 
     # --- stage 3: z → features -------------------------------------------------------------
     def _projector(self, projector) -> LatentProjector | None:
@@ -351,7 +363,7 @@ class TextToMotionPipeline:
         concepts=None,
         sampler: str = DEFAULT_SAMPLER,
         num_inference_steps: int = defaults.STEPS,
-        guidance_scale: float = defaults.GUIDANCE,
+        guidance_scale: float | None = None,
         smoothing: int | None = None,
         callback: Callback | None = None,
         progress: Callable | None = None,
@@ -380,7 +392,7 @@ class TextToMotionPipeline:
         lengths: list[int] | int,
         num_samples: int = 1,
         seed: int = 0,
-        guidance_scale: float = defaults.GUIDANCE,
+        guidance_scale: float | None = None,
         num_inference_steps: int = defaults.STEPS,
         use_projector: bool = True,
         batch_size: int = defaults.BATCH_SIZE,
@@ -401,6 +413,7 @@ class TextToMotionPipeline:
         if taps > 1 and taps % 2 == 0 or taps < 0:
             raise LeadError(f"smoothing must be 0 or an odd number of taps (3, 5, 9, ...), got {taps}")
         strength = self._foot_cleanup(foot_cleanup)
+        guidance_scale = self.resolve_guidance(guidance_scale, sampler)
         all_texts = [t for t in texts for _ in range(num_samples)]
         all_lengths = [n for n in lengths for _ in range(num_samples)]
         seeds = [seed + i for i in range(len(all_texts))]

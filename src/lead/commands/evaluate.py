@@ -227,6 +227,9 @@ def run_t2m(args: argparse.Namespace) -> int:
     dataset = "t2m" if read_bundle_config(model_dir).skeleton == "humanml3d" else "kit"
     evaluator, info = load_evaluator(args.evaluator, args.evaluator_meta, args.glove, dataset)
     pipeline = apply_decoding_arguments(TextToMotionPipeline.from_pretrained(model_dir).to(device), args)
+    from dataclasses import replace
+
+    settings = replace(settings, guidance=args.guidance)  # the model's when --guidance was not given
     paths = ["mld"] if args.no_projector else (args.paths or ["mld", "lead"])
     rows = resolve_paths(pipeline, model_dir, list(dict.fromkeys(paths)), args.ablation, args.steps, args.sampler)
     report = run_protocol(pipeline, evaluator, info, args.data, args.out, rows, settings, resume=args.resume)

@@ -9,8 +9,10 @@ from lead import defaults
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser, several_steps: bool = False) -> None:
-    parser.add_argument("--guidance", type=float, default=defaults.GUIDANCE,
-                        help=f"classifier-free guidance (default {defaults.GUIDANCE})")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance (default: the model's `guidance` in its config.json — 4 for "
+                             f"the shipped model, MLD's {defaults.GUIDANCE} for others; {defaults.GUIDANCE} with "
+                             "--sampler lcm)")
     parser.add_argument("--sampler", choices=defaults.SAMPLERS, default=defaults.SAMPLER,
                         help=f"diffusion sampler (default {defaults.SAMPLER}, MLD's; dpm++ and unipc need fewer steps)")
     if several_steps:
@@ -36,7 +38,7 @@ def check_sampling_arguments(args: argparse.Namespace):
 
     for steps in args.steps if isinstance(args.steps, list) else [args.steps]:
         check_steps(args.sampler, steps, "--steps")
-    if not math.isfinite(args.guidance) or args.guidance < 0:
+    if args.guidance is not None and (not math.isfinite(args.guidance) or args.guidance < 0):
         raise LeadError(f"--guidance must be a finite number >= 0, got {args.guidance}")
     if args.foot_cleanup is not None:
         from lead.motion.contacts import check_foot_cleanup
@@ -46,9 +48,12 @@ def check_sampling_arguments(args: argparse.Namespace):
 
 
 def apply_decoding_arguments(pipeline, args: argparse.Namespace):
-    """--foot-cleanup given: it replaces the model's setting for this run (generate, eval)."""
+    """--foot-cleanup given: it replaces the model's setting for this run (generate, eval); --guidance not
+    given: the model's (`TextToMotionPipeline.resolve_guidance`), so reports and manifests name the value."""
     if getattr(args, "foot_cleanup", None) is not None:
         pipeline.config.foot_cleanup = args.foot_cleanup
+    if hasattr(args, "guidance"):
+        args.guidance = pipeline.resolve_guidance(args.guidance, getattr(args, "sampler", "ddim"))
     return pipeline
 
 

@@ -34,7 +34,7 @@ class MotionEvalSettings:
     split: str = "test"
     sets: tuple[str, ...] = SETS
     seed: int = 0
-    guidance: float = 7.5
+    guidance: float | None = None  # None: the model's (its config.json)
     steps: int = 50
     batch_size: int = 32
     sampler: str = "ddim"

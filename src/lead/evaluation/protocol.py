@@ -51,7 +51,7 @@ class T2MEvalSettings:
 
     replications: int = 20
     split: str = "test"
-    guidance: float = 7.5
+    guidance: float | None = None  # None: the model's (its config.json)
     steps: int | tuple[int, ...] = 50  # several: every row once per step count (paper Table 5)
     sampler: str = "ddim"
     batch_size: int = 32

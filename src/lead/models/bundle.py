@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ class BundleConfig:
     # Strength in [0, 1] of the foot-contact cleanup of generated motion (lead.motion.contacts): the
     # root's path is corrected so that feet the model puts in contact stay planted; 0 = off.
     foot_cleanup: float = 0.0
+    # Classifier-free guidance scale when the caller gives none (MLD's 7.5 unless a model was tuned; the
+    # lcm sampler keeps lead.defaults.GUIDANCE, inside the w range its student was distilled on).
+    guidance: float = 7.5
     dataset: str = ""
     license: str = ""
     notes: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +66,9 @@ def read_bundle_config(folder: str | Path) -> BundleConfig:
                         f"frames {config.min_frames}..{config.max_frames}; fix or re-export the model")
     if not 0 <= config.foot_cleanup <= 1:
         raise LeadError(f"{source}: foot_cleanup must be from 0 (off) to 1, got {config.foot_cleanup}; "
+                        "fix or re-export the model")
+    if not math.isfinite(config.guidance) or config.guidance < 0:
+        raise LeadError(f"{source}: guidance must be a finite number >= 0, got {config.guidance}; "
                         "fix or re-export the model")
     return config
 

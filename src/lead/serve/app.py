@@ -66,6 +66,8 @@ class Server:
                 "skeleton": self.pipe.config.skeleton, "parents": list(skeleton.parents),
                 "joint_names": list(skeleton.joint_names),
                 "variants": list(self.variants), "samplers": samplers, "limits": limits,
+                "defaults": {"guidance": self.pipe.resolve_guidance(None),
+                             "lcm_guidance": self.pipe.resolve_guidance(None, "lcm")},
                 "text_encoder": {"identity": self.pipe.text_encoder.identity,  # what a concept file must match
                                  "word_embedding_dim": int(self.pipe.text_encoder.input_embeddings.weight.shape[-1])}}
 
@@ -93,8 +95,9 @@ class Server:
             raise LeadError(f"num_samples must be in 1..{limits.max_samples}, got {request.num_samples}")
         if request.steps > limits.max_steps:
             raise LeadError(f"steps must be in 1..{limits.max_steps} on this server, got {request.steps}")
-        if request.guidance > limits.max_guidance:
-            raise LeadError(f"guidance must be in 0..{limits.max_guidance}, got {request.guidance}")
+        guidance = self.pipe.resolve_guidance(request.guidance, request.sampler)
+        if guidance > limits.max_guidance:
+            raise LeadError(f"guidance must be in 0..{limits.max_guidance}, got {guidance}")
         if request.seed + request.num_samples - 1 > limits.max_seed:
             raise LeadError(f"seed must be in 0..{limits.max_seed - request.num_samples + 1}, got {request.seed}")
         problem = self._sampler_problem(request.sampler)
@@ -107,7 +110,7 @@ class Server:
         self.pipe.check_request([text], [frames], concepts)
         n = request.num_samples
         return Job([text] * n, [frames] * n, [request.seed + i for i in range(n)], request.sampler, request.steps,
-                   request.guidance, concepts)
+                   guidance, concepts)
 
     def respond(self, request: GenerateRequest, job: Job, result) -> dict:
         """Write the files and build the JSON answer (runs in a thread pool, not on the event loop)."""

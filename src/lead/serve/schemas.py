@@ -19,7 +19,8 @@ class GenerateRequest(BaseModel):
     seconds: float = Field(defaults.SECONDS, gt=0, allow_inf_nan=False, description="motion length")
     seed: int = Field(0, ge=0, description="sample i uses seed + i; LEAD and MLD share each seed's latent")
     num_samples: int = Field(1, ge=1, description="samples of this text")
-    guidance: float = Field(defaults.GUIDANCE, ge=0, allow_inf_nan=False, description="classifier-free guidance")
+    guidance: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                   description="classifier-free guidance (default: the model's, /api/info)")
     sampler: Sampler = defaults.SAMPLER
     steps: int = Field(defaults.STEPS, ge=1, description="sampler steps (lcm: 1-4)")
     projector: Literal["both", "lead", "mld"] = Field(

@@ -43,6 +43,10 @@ async function init() {
   $("seconds").max = info.limits.max_seconds.toFixed(2);
   $("samples").max = info.limits.max_samples;
   $("steps").max = info.limits.max_steps;
+  $("guidance").value = info.defaults.guidance;  // the model's own default
+  $("sampler").addEventListener("change", () => {  // the lcm student was distilled on guidance 5..15
+    $("guidance").value = $("sampler").value === "lcm" ? info.defaults.lcm_guidance : info.defaults.guidance;
+  });
   $("prompt").maxLength = info.limits.max_text_chars;
   $("model").textContent = `model ${info.model.sha256 || ""} · ${info.model.components || ""} · lead ${info.lead_version}`;
   try {
