@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from lead.errors import LeadError
+from lead.io import check_output
 from lead.models.bundle import read_bundle_config, write_bundle_config
 from lead.models.registry import COMPONENTS
 from lead.motion.features import Normalizer
@@ -28,11 +30,27 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=None,
                         help="set the model's default classifier-free guidance scale (finite, >= 0)")
     args = parser.parse_args()
+    if args.smoothing is not None and (args.smoothing < 0 or args.smoothing % 2 == 0) and args.smoothing != 0:
+        raise LeadError(f"--smoothing must be 0 (off) or an odd number of taps, got {args.smoothing}")
+    if args.foot_cleanup is not None:
+        from lead.motion.contacts import check_foot_cleanup
+
+        check_foot_cleanup(args.foot_cleanup, "--foot-cleanup")
     source, target = Path(args.source), Path(args.target)
+    read_bundle_config(source)  # a missing or broken model is refused before anything is written
+    check_output(target)
     dtype = getattr(torch, args.dtype)
     staging = target.with_name(target.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    try:
+        _export(args, source, target, staging, dtype)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed export leaves no half-written staging folder
+        raise
+
+
+def _export(args, source: Path, target: Path, staging: Path, dtype) -> None:
     for name, cls in COMPONENTS.items():
         if (source / name).is_dir():
             cls.load(source / name).save(staging / name, dtype)
@@ -61,4 +79,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except LeadError as error:
+        raise SystemExit(f"export_model.py: error: {error}") from None

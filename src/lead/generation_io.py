@@ -88,8 +88,9 @@ def _lock(out: Path, overwrite: bool):
         if overwrite:
             listed = []
             if manifest.exists():
-                with contextlib.suppress(OSError, ValueError):
-                    listed = [f for entry in json.loads(manifest.read_text())["samples"]
+                # a damaged or foreign samples.json lists nothing: only it and the numbered samples go
+                with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+                    listed = [str(f) for entry in json.loads(manifest.read_text(encoding="utf-8"))["samples"]
                               for f in entry["files"].values()]
                 manifest.unlink()
             for path in {*(out / name for name in listed), *previous}:

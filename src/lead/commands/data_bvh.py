@@ -155,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
     done = len(files) - len(failures)
     print(f"imported {done} of {len(files)} BVH files into {out}/new_joints and {out}/new_joint_vecs")
     if failures:
-        print(f"{len(failures)} failed: {', '.join(str(f) for f, _ in failures)}", file=sys.stderr)
+        names = ", ".join(str(f) for f, _ in failures[:5]) + (", ..." if len(failures) > 5 else "")
+        kept = f"; the other {done} were written" if done else "; nothing was written"
+        print(f"lead: error: {len(failures)} of {len(files)} BVH files failed to import ({names}: each error "
+              f"above){kept}", file=sys.stderr)
         return 1
     return 0

@@ -21,8 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from lead.data.check import check_dataset
 
     report = check_dataset(args.root, skeleton=args.skeleton, min_length=args.min_length)
     print(report.format())
-    return 0 if report.ok else 1
+    if report.ok:
+        return 0
+    print(f"lead: error: {args.root} has problems (listed above); fix them before training or evaluating on it",
+          file=sys.stderr)
+    return 1

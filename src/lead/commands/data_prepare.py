@@ -35,6 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lead.data.bandai_namco import prepare_bandai_namco
+    from lead.errors import LeadError
+    from lead.io import check_output
+
+    if args.workers < 1:
+        raise LeadError(f"--workers must be at least 1 (1: no worker processes), got {args.workers}")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise LeadError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
+    check_output(args.out)
 
     summary = prepare_bandai_namco(
         args.sources, args.out, workers=args.workers, seed=args.seed, overwrite=args.overwrite,

@@ -75,6 +75,9 @@ def run_inversion(args: argparse.Namespace) -> int:
     check_number("--guidance", args.guidance, inclusive=True)
     check_steps("ddim", args.sampling_steps, "--sampling-steps")
     check_seed(args.seed, 10_000)
+    for prompt in args.prompt or ():
+        if "{}" not in prompt:
+            raise LeadError(f"--prompt {prompt!r} has no {{}} for the learned word, e.g. 'a person {{}} walks'")
     style_mode = bool(args.style_clips or args.heldout_clips)
     if not style_mode and not args.data:
         raise LeadError("give --data DIR (mini-subset protocol) or --style-clips/--heldout-clips (style test)")
@@ -96,7 +99,6 @@ def run_inversion(args: argparse.Namespace) -> int:
     from lead.io import check_output
 
     check_output(out)
-    out.mkdir(parents=True, exist_ok=True)
     if style_mode:
         from lead.evaluation.inversion_style import resolve_clips, run_style
 
@@ -106,6 +108,7 @@ def run_inversion(args: argparse.Namespace) -> int:
         total = len(objectives)
     else:
         total = len(objectives) * args.num_motions
+    out.mkdir(parents=True, exist_ok=True)  # only once every input has been read
     with tqdm(total=total, desc="inversion", unit="token") as bar:
         def progress(label: str) -> None:
             bar.set_postfix_str(label)

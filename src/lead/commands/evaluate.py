@@ -197,9 +197,13 @@ def run_t2m(args: argparse.Namespace) -> int:
     from lead.models.bundle import default_model_path
     from lead.pipeline import TextToMotionPipeline
 
-    for name in ("replications", "batch_size", "mm_pairs", "diversity_pairs"):
+    for name in ("replications", "batch_size", "mm_pairs", "diversity_pairs", "mm_generations"):
         _positive("--" + name.replace("_", "-"), getattr(args, name))
     _positive("--mm-texts", args.mm_texts, 0)
+    if args.mm_replications is not None:
+        _positive("--mm-replications", args.mm_replications)
+    if args.min_length is not None:
+        _positive("--min-length", args.min_length)
     device = check_sampling_arguments(args)
     from lead.commands.options import MAX_SEED
     from lead.errors import LeadError
@@ -249,6 +253,7 @@ def run_tsne(args: argparse.Namespace) -> int:
     from lead.pipeline import TextToMotionPipeline
 
     _positive("--max-clips", args.max_clips, 5)
+    _positive("--min-length", args.min_length)
     if not (math.isfinite(args.perplexity) and args.perplexity > 0):
         raise LeadError(f"--perplexity must be a finite number > 0 (t-SNE's usual range is 5..50; it is capped at "
                         f"(clips - 1) / 3), got {args.perplexity}")

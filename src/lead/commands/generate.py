@@ -79,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
     fps = defaults.FPS
     if args.seconds is not None and (not math.isfinite(args.seconds) or args.seconds <= 0):
         raise LeadError(f"--seconds must be a positive number, got {args.seconds}")
+    if args.seconds is not None and args.seconds > 3600:  # before seconds * fps, which overflows for 1e308
+        raise LeadError(f"--seconds {args.seconds} is far past what any model generates (the shipped one: 9.8 s)")
     if args.seconds is not None and round(args.seconds * fps) < 1:
         raise LeadError(f"--seconds {args.seconds} is under one frame; the shortest motion is {1 / fps:.2f} s")
-    if args.seconds is not None and args.seconds > 3600:
-        raise LeadError(f"--seconds {args.seconds} is far past what any model generates (the shipped one: 9.8 s)")
     if args.num_samples < 1 or args.num_samples > MAX_SAMPLES:
         raise LeadError(f"--num-samples must be in 1..{MAX_SAMPLES}, got {args.num_samples}")
     default_frames = args.frames if args.frames is not None else round((args.seconds or defaults.SECONDS) * fps)

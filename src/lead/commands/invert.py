@@ -13,6 +13,8 @@ DEFAULT_STEPS = 200
 DEFAULT_LR = 5e-3
 DEFAULT_BATCH_SIZE = 4
 EVAL_DRAWS = 64
+MAX_STEPS = 1_000_000  # far past any useful run (the paper uses 20)
+MAX_BATCH_SIZE = 4096
 
 EPILOG = f"""examples:
   lead invert old_walk_1.bvh old_walk_2.bvh --token "<elderly>" --init-word old --out elderly.safetensors
@@ -80,9 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
     check_number("--lr", args.lr)
     check_seed(args.seed)
-    for option in ("steps", "batch_size"):
-        if getattr(args, option) < 1:
-            raise LeadError(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
+    for option, highest in (("steps", MAX_STEPS), ("batch_size", MAX_BATCH_SIZE)):
+        if not 1 <= getattr(args, option) <= highest:
+            raise LeadError(f"--{option.replace('_', '-')} must be in 1..{highest}, got {getattr(args, option)}")
+    if not args.init_word.strip():
+        raise LeadError("--init-word is empty: give an existing word close to the concept, e.g. --init-word old")
     check_output(out, "file")
 
     from tqdm import tqdm

@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     titles = args.title
     if titles is not None and len(titles) != len(files):
         raise LeadError(f"{len(files)} file(s) but {len(titles)} --title: give one --title per file, or none")
+    if args.columns is not None and not 1 <= args.columns <= max(len(files), 1):
+        raise LeadError(f"--columns must be in 1..{len(files)} (one per file at most), got {args.columns}")
     if args.fps is not None and not 0 < args.fps <= MAX_FPS:
         raise LeadError(f"--fps must be a number in (0, {MAX_FPS}], got {args.fps}")
     out = Path(args.out) if args.out else None

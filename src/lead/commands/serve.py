@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise LeadError(f"--port must be in 0..65535, got {args.port}")
     if args.max_batch < 1 or args.max_queue < 1:
         raise LeadError("--max-batch and --max-queue must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise LeadError(f"--threads must be at least 1 (or leave it out: torch's choice), got {args.threads}")
     if not _is_loopback(args.host):
         print(f"lead serve: WARNING: binding to {args.host}: anyone who can reach this machine can use the model "
               "and its CPU, with no login. Use the default --host 127.0.0.1 unless you mean it.", file=sys.stderr)
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from lead.serve import create_app
 
     if args.threads is not None:
-        torch.set_num_threads(max(1, args.threads))
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print("lead serve: loading the model ...", file=sys.stderr, flush=True)
     pipe = TextToMotionPipeline.from_pretrained(args.model).to(device)

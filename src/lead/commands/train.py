@@ -86,10 +86,18 @@ def run(args: argparse.Namespace) -> int:
     from lead.train.common import TrainSettings
 
     settings = TrainSettings.from_args(args)
-    from lead.train.validate import check_stage_target, check_train_settings
+    from lead.train.validate import check_stage_options, check_stage_target, check_train_settings
 
+    check_stage_options(args)
     check_train_settings(settings)
     component = {"projector": getattr(args, "name", "projector")}.get(args.stage, args.stage)
+    import re
+
+    from lead.errors import LeadError
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", component):
+        raise LeadError(f"--name {component!r}: a component folder name of letters, digits, '_', '-' or '.' "
+                        "(e.g. projector-mlp)")
     check_stage_target(settings.out, component, settings.resume, settings.overwrite)
     if args.stage == "vae":
         names = ("latent_size", "position_init", "velocity_weight", "acceleration_weight", "kl_weight", "dropout",

@@ -77,9 +77,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every number and place before anything loads (Lightning's own errors are tracebacks)."""
+    import math
+    from types import SimpleNamespace
+
+    from lead.errors import LeadError
+    from lead.io import check_output
+    from lead.train.validate import ACCELERATORS, MAX_BATCH, MAX_TIME, _check_devices
+
+    for option, value, low in (("--epochs", args.epochs, 1), ("--ae-epochs", args.ae_epochs, 0),
+                               ("--batch-size", args.batch_size, 2), ("--workers", args.workers, 0),
+                               ("--replications", args.replications, 0)):
+        if value < low:
+            why = " (each pair needs another in its batch as a negative)" if option == "--batch-size" else ""
+            raise LeadError(f"{option} must be at least {low}{why}, got {value}")
+    if args.batch_size > MAX_BATCH:
+        raise LeadError(f"--batch-size must be at most {MAX_BATCH}, got {args.batch_size}")
+    if args.min_length is not None and not 1 <= args.min_length <= 196:
+        raise LeadError(f"--min-length must be in 1..196 frames (the loader's longest clip), got {args.min_length}")
+    if args.max_steps < -1 or args.max_steps == 0:
+        raise LeadError(f"--max-steps must be a positive number of steps (or -1: no limit), got {args.max_steps}")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise LeadError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
+    for option, value in (("--lr", args.lr), ("--margin", args.margin)):
+        if not (math.isfinite(value) and value > 0):
+            raise LeadError(f"{option} must be a finite number > 0, got {value}")
+    if args.max_time is not None and not MAX_TIME.match(args.max_time):
+        raise LeadError(f"--max-time must be DD:HH:MM:SS (e.g. 00:01:30:00 for 90 minutes), got {args.max_time!r}")
+    if args.accelerator not in ACCELERATORS:
+        raise LeadError(f"--accelerator {args.accelerator!r}: choose one of {', '.join(ACCELERATORS)}")
+    _check_devices(SimpleNamespace(accelerator=args.accelerator, devices=args.devices, strategy="auto"))
+    if args.word_vectors == "glove" and not (args.glove and Path(args.glove).is_dir()):
+        raise LeadError(f"--word-vectors glove needs --glove DIR, the folder with our_vab_data.npy, "
+                        f"our_vab_words.pkl and our_vab_idx.pkl (got {args.glove!r})")
+    if not Path(args.data).is_dir():
+        raise LeadError(f"--data {args.data} is not a folder; give a HumanML3D-format dataset folder")
+    check_output(args.out)
+
+
 def run(args: argparse.Namespace) -> int:
     from lead.errors import LeadError
     from lead.evaluation.train import EvaluatorTrainSettings, real_metrics, save_real_metrics, train_evaluator
+
+    check_arguments(args)
 
     settings = EvaluatorTrainSettings(
         data=Path(args.data), out=Path(args.out), epochs=args.epochs, ae_epochs=args.ae_epochs,

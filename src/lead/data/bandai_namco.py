@@ -29,6 +29,7 @@ linear velocity, root height, ric, rot, local velocity, feet).
 from __future__ import annotations
 
 import json
+import lzma
 import multiprocessing
 import shutil
 import tarfile
@@ -129,8 +130,13 @@ def open_source(source: str | Path, stack: ExitStack) -> Path:
         return _dataset_folder(source)
     if source.is_file() and source.name.endswith((".tar.xz", ".tar.gz", ".tar")):
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lead-bandai-")))
-        with tarfile.open(source) as archive:
-            archive.extractall(tmp, filter="data")
+        try:
+            with tarfile.open(source) as archive:
+                archive.extractall(tmp, filter="data")
+        except (tarfile.TarError, EOFError, ValueError, lzma.LZMAError, zlib.error) as error:
+            reason = str(error).splitlines()[-1].strip(" -") or type(error).__name__  # tarfile's text runs on lines
+            raise LeadError(f"{source}: not a readable {source.name.split('.', 1)[1]} archive ({reason}); download "
+                            "it again or give the extracted folder") from None
         return _dataset_folder(tmp)
     raise LeadError(f"{source}: not a Bandai-Namco dataset folder or .tar.xz archive")
 
@@ -272,6 +278,7 @@ def prepare_bandai_namco(
         tmp = out.with_name(out.name + ".tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
+        stack.callback(lambda: shutil.rmtree(tmp, ignore_errors=True))  # a failed run leaves no staging folder
         for sub in ("new_joint_vecs", "new_joints", "texts"):
             (tmp / sub).mkdir(parents=True)
         jobs = [(take, tmp, splits[take.name], seed) for take in takes]
@@ -290,13 +297,13 @@ def prepare_bandai_namco(
                     bar.update()
         bar.close()
         summary = _write_metadata(tmp, folders, takes, results, seed, time.monotonic() - started)
-    if out.exists():
-        old = out.with_name(out.name + ".old")
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(out)
+        if out.exists():
+            old = out.with_name(out.name + ".old")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
     return summary
 
 

@@ -235,6 +235,9 @@ class MotionDataset:
             motion = load_array(path, "motion").astype(np.float32, copy=False)
             if motion.ndim != 2 or motion.shape[1] != self.dim:
                 raise LeadError(f"{path} has shape {motion.shape}; expected [T, {self.dim}] for {skeleton}")
+            if not np.isfinite(motion).all():  # found now, not as a NaN loss or a NaN metric much later
+                raise LeadError(f"{path}: motion holds NaN or infinite values; fix or remove the clip "
+                                "(lead data check lists them)")
             # normalised once here, not per item (benchmarks/data_loading.py)
             self._motions[clip] = np.asarray(self.normalizer.normalize(motion), dtype=np.float32)
 

@@ -11,7 +11,6 @@ full space (next to the majority-class rate, its chance level).
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -27,7 +26,11 @@ def clip_labels(root: str | Path, records: list, label: str = "content") -> tupl
     """One label per record, and where the labels came from ('labels.json:<field>' or 'first verb')."""
     labels_path = Path(root) / "labels.json"
     if labels_path.is_file():
-        table = json.loads(labels_path.read_text(encoding="utf-8"))
+        from lead.io import read_json
+
+        table = read_json(labels_path, "label table")
+        if not isinstance(table, dict) or not all(isinstance(entry, dict) for entry in table.values()):
+            raise LeadError(f"{labels_path}: expected a JSON object of clip id -> {{\"{label}\": ...}}")
         missing = [r.clip for r in records if r.clip not in table or label not in table[r.clip]]
         if missing:
             raise LeadError(f"{labels_path} has no {label!r} for clips such as {missing[0]}; "

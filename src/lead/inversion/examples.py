@@ -45,10 +45,9 @@ def load_example(
         joints = bvh_to_humanml3d_joints(path, joint_map=joint_map, fps=skel.fps)
         features = joints_to_features(joints, skeleton)
     elif suffix == ".npy":
-        try:
-            array = np.load(path)
-        except (OSError, ValueError) as error:
-            raise LeadError(f"cannot read example motion {path}: {error}") from None
+        from lead.io import load_array
+
+        array = load_array(path, "example motion")  # no pickle; text, truncated or empty files named
         if array.ndim == 3 and array.shape[1:] == (skel.num_joints, 3):
             features = joints_to_features(array, skeleton)
         elif array.ndim == 2 and array.shape[1] == skel.feature_dim:

@@ -332,4 +332,11 @@ class Normalizer:
         if arrays[0].shape != arrays[1].shape:
             raise LeadError(f"{folder}: {mean_name} has {arrays[0].shape[0]} channels but {std_name} has "
                             f"{arrays[1].shape[0]}; both must be the statistics of one feature layout")
+        std = arrays[1]
+        if (std < 0).any():
+            raise LeadError(f"{paths[1]}: the normaliser's {std_name} holds negative values (a standard deviation "
+                            "is >= 0); recompute it from the training motions")
+        if std.size and (std < 1e-8).all():  # a few constant channels are normal; none varying is a broken file
+            raise LeadError(f"{paths[1]}: the normaliser's {std_name} is zero in every channel, so it is not the "
+                            "statistics of any dataset; recompute it from the training motions")
         return cls(*arrays)

@@ -48,6 +48,47 @@ def check_train_settings(settings) -> None:
     check_output(out)
 
 
+MAX_BATCH = 1 << 20  # far past any real batch; larger values overflow torch's samplers
+
+
+def _finite(option: str, value: float | None, low: float = 0.0, high: float = math.inf, low_open: bool = False,
+            high_open: bool = False) -> None:
+    """`value` (None: not given) must be finite and in the interval; the message names the option and the range."""
+    if value is None:
+        return
+    inside = math.isfinite(value) and (value > low if low_open else value >= low) and (
+        value < high if high_open else value <= high)
+    if not inside:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        top = "inf" if math.isinf(high) else f"{high:g}"
+        raise LeadError(f"{option} must be a finite number in {left}{low:g}, {top}{right}, got {value}")
+
+
+def _at_least(option: str, value: int | None, low: int = 1, high: int | None = None) -> None:
+    if value is not None and (value < low or (high is not None and value > high)):
+        span = f"in {low}..{high}" if high is not None else f"at least {low}"
+        raise LeadError(f"{option} must be {span}, got {value}")
+
+
+def check_stage_options(args) -> None:
+    """The stage-specific numbers of `lead train vae|denoiser|projector|lcm` (architecture and loss overrides,
+    distillation settings), before anything loads: each bad value is one line naming the option."""
+    _at_least("--batch-size", args.batch_size, 1, MAX_BATCH)
+    _finite("--balance-power", args.balance_power)
+    get = lambda name: getattr(args, name, None)  # noqa: E731 - each stage has its own options
+    _at_least("--latent-size", get("latent_size"))
+    _at_least("--frames-per-token", get("frames_per_token"), 1, args.max_length)
+    for option in ("kl_weight", "velocity_weight", "acceleration_weight"):
+        _finite("--" + option.replace("_", "-"), get(option))
+    _finite("--dropout", get("dropout"), 0.0, 1.0, high_open=True)
+    _finite("--logvar-bias", get("logvar_bias"), -math.inf)
+    if args.stage == "lcm":
+        _finite("--w-min", args.w_min)
+        _finite("--w-max", args.w_max)
+        _finite("--huber-c", args.huber_c, low_open=True)
+        _at_least("--guidance-embedding-dim", get("guidance_embedding_dim"))
+
+
 def _check_devices(settings) -> None:
     import torch
 
