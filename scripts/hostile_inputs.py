@@ -174,7 +174,8 @@ def _environment(case: Case) -> dict:
 
 def run_case(case: Case, context, use_subprocess: bool) -> dict:
     folder = Path(case.folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # what an earlier sweep kept of this case
+    folder.mkdir(parents=True)
     started = time.monotonic()
     try:
         if case.setup:

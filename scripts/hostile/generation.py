@@ -63,9 +63,9 @@ def generate_cases(ws: Path) -> list[Case]:
         gen(f"--foot-cleanup {value}", "a person walks", "--foot-cleanup", value)
     for value in ["-1", "2", str(2**64), "1.5", "abc", "1001"]:
         gen(f"--smoothing {value}", "a person walks", "--smoothing", value)
-    cases.append(Case("generate", "--sampler lcm --steps 50", ["generate", "a person walks", "--seconds", "1",
-                                                                "--sampler", "lcm", "--steps", "50", "--out", "out"],
-                      "fail"))
+    cases.append(Case("generate", "--sampler lcm --steps 1000",
+                      ["generate", "a person walks", "--seconds", "1", "--sampler", "lcm", "--steps", "1000",
+                       "--out", "out"], "fail"))
     gen("--device cuda:99", "a person walks", "--device", "cuda:99")
     gen("--device bogus", "a person walks", "--device", "bogus")
     # prompts
@@ -310,9 +310,9 @@ def render_cases(ws: Path) -> list[Case]:
            weight=2)
     render("valid: into a new folder", walk, "--out", "videos", "--format", "gif", expect="ok", weight=2)
     render("valid: --fps 240", walk, "--fps", "240", "--out", "fast.gif", expect="ok")
-    long = np.concatenate([np.load(REFERENCE / "new_joint_vecs" / "012314.npy")] * 6)
+    long = np.concatenate([np.load(REFERENCE / "new_joint_vecs" / "012314.npy")] * 24)
     for sig, delay in ((signal.SIGINT, 14.0), (signal.SIGTERM, 16.0)):
-        render(f"interrupted: {sig.name} after {delay:.0f} s (1,020 frames)", "long.npy", "--out", "long.mp4",
+        render(f"interrupted: {sig.name} after {delay:.0f} s (4,080 frames)", "long.npy", "--out", "long.mp4",
                setup=array("long.npy", long), interrupt=(sig, delay), weight=5)
     return cases
 
