@@ -120,6 +120,26 @@ def test_a_model_whose_std_npy_is_not_a_standard_deviation_is_refused(tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("field, value, expected", [
+    ("latent_scale", 0, "latent_scale must be a finite number > 0"),
+    ("latent_scale", -1.5, "latent_scale must be a finite number > 0"),
+    ("text_encoder", "bogus", "text_encoder must be one of minilm, clip, t5"),
+    ("guidance", -1, "guidance must be a finite number >= 0"),
+])
+def test_a_model_config_with_a_bad_field_is_refused_naming_the_file(tmp_path, capsys, field, value, expected):
+    import json
+
+    model = tmp_path / "model"
+    shutil.copytree(default_model_path(), model)
+    data = json.loads((model / "config.json").read_text())
+    data["config"][field] = value
+    (model / "config.json").write_text(json.dumps(data))
+    line = last_error_line(capsys, ["generate", "a person walks", "--model", str(model), "--seconds", "1",
+                                    "--steps", "2", "--format", "none", "--out", str(tmp_path / "out")])
+    assert expected in line and str(model / "config.json") in line
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("manifest", ["{}", "[1, 2]", '{"samples": [{"files": 3}]}', "not json"])
 def test_overwrite_replaces_a_damaged_earlier_manifest(tmp_path, capsys, manifest):
     out = tmp_path / "run"

@@ -67,6 +67,14 @@ def read_bundle_config(folder: str | Path) -> BundleConfig:
     if not 0 <= config.foot_cleanup <= 1:
         raise LeadError(f"{source}: foot_cleanup must be from 0 (off) to 1, got {config.foot_cleanup}; "
                         "fix or re-export the model")
+    if not math.isfinite(config.latent_scale) or config.latent_scale <= 0:
+        raise LeadError(f"{source}: latent_scale must be a finite number > 0, got {config.latent_scale}; "
+                        "fix or re-export the model")
+    from lead.models.text import BACKENDS
+
+    if config.text_encoder not in BACKENDS:
+        raise LeadError(f"{source}: text_encoder must be one of {', '.join(BACKENDS)}, got {config.text_encoder!r}; "
+                        "fix or re-export the model")
     if not math.isfinite(config.guidance) or config.guidance < 0:
         raise LeadError(f"{source}: guidance must be a finite number >= 0, got {config.guidance}; "
                         "fix or re-export the model")
