@@ -6,6 +6,13 @@ multihead_attn, linear1/2, norm1/2/3) are the ones MLD's DETR-style layers use, 
 released checkpoints map onto these modules by renaming keys, and batch-first encoder layers
 take torch's fused inference fast path (one native call per layer), which matters when the
 denoiser runs 100 times per sample on three tokens.
+
+Attention over a single key has softmax weight exactly 1 for every query, so its output is
+out_proj(value) whatever the queries are. `encoder_block` and `decoder_block` use that in eval
+mode (no dropout) when one token is all there is to attend to: the projector at MLD's latent size
+(one token, 18 layers) and the VAE decoder's cross-attention to MLD's one latent token (196 queries).
+They skip the query and key projections and the softmax, and give the layers' outputs up to float
+round-off.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import copy
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -23,6 +31,48 @@ def encoder_layer(d_model: int, heads: int, ff_size: int, dropout: float) -> nn.
 
 def decoder_layer(d_model: int, heads: int, ff_size: int, dropout: float) -> nn.TransformerDecoderLayer:
     return nn.TransformerDecoderLayer(d_model, heads, ff_size, dropout, activation="gelu", batch_first=True)
+
+
+def _one_token_path(layer: nn.Module, attention: nn.MultiheadAttention) -> bool:
+    """Whether `layer` may short-cut `attention` over one token: eval mode (attention dropout would act on
+    the weight 1), post-norm, and packed q/k/v projections."""
+    return not layer.training and not layer.norm_first and attention.in_proj_weight is not None
+
+
+def _attend_to_one(attention: nn.MultiheadAttention, token: torch.Tensor) -> torch.Tensor:
+    """`attention(queries, token, token)` for a single key/value token `[B, 1, D]`: `[B, 1, D]`, the same
+    for every query (broadcast it), because the one softmax weight is 1."""
+    d = attention.embed_dim
+    bias = attention.in_proj_bias
+    value = F.linear(token, attention.in_proj_weight[2 * d:], None if bias is None else bias[2 * d:])
+    return attention.out_proj(value)
+
+
+def _feed_forward(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return layer.linear2(layer.activation(layer.linear1(x)))
+
+
+def encoder_block(layer: nn.TransformerEncoderLayer, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None,
+                  mask: torch.Tensor | None = None) -> torch.Tensor:
+    """`layer(x, src_mask=mask, src_key_padding_mask=key_padding_mask)`; a one-token `x` `[B, 1, D]` in eval
+    mode skips its self-attention's softmax (the module docstring says why)."""
+    if x.shape[1] == 1 and key_padding_mask is None and mask is None and _one_token_path(layer, layer.self_attn):
+        x = layer.norm1(x + _attend_to_one(layer.self_attn, x))
+        return layer.norm2(x + _feed_forward(layer, x))
+    return layer(x, src_mask=mask, src_key_padding_mask=key_padding_mask)
+
+
+def decoder_block(layer: nn.TransformerDecoderLayer, x: torch.Tensor, memory: torch.Tensor,
+                  tgt_key_padding_mask: torch.Tensor | None = None,
+                  memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """`layer(x, memory, memory_mask=memory_mask, tgt_key_padding_mask=tgt_key_padding_mask)`; a one-token
+    memory `[B, 1, D]` in eval mode skips the cross-attention's query projection and softmax."""
+    if memory.shape[1] == 1 and memory_mask is None and _one_token_path(layer, layer.multihead_attn):
+        attended = layer.self_attn(x, x, x, key_padding_mask=tgt_key_padding_mask, need_weights=False)[0]
+        x = layer.norm1(x + attended)
+        x = layer.norm2(x + _attend_to_one(layer.multihead_attn, memory))
+        return layer.norm3(x + _feed_forward(layer, x))
+    return layer(x, memory, memory_mask=memory_mask, tgt_key_padding_mask=tgt_key_padding_mask)
 
 
 class _SkipStack(nn.Module):
@@ -70,9 +120,7 @@ class SkipTransformerEncoder(_SkipStack):
         """x `[B, L, D]`; key_padding_mask `[B, L]` True where padded; mask `[L, L]` True where a query
         may not attend to a key."""
         key_padding_mask = _drop_empty(key_padding_mask)
-        if mask is None:
-            return self._run(x, lambda block, h: block(h, src_key_padding_mask=key_padding_mask))
-        return self._run(x, lambda block, h: block(h, src_mask=mask, src_key_padding_mask=key_padding_mask))
+        return self._run(x, lambda block, h: encoder_block(block, h, key_padding_mask, mask))
 
 
 class SkipTransformerDecoder(_SkipStack):
@@ -85,8 +133,7 @@ class SkipTransformerDecoder(_SkipStack):
         """tgt `[B, T, D]`, memory `[B, M, D]`, tgt_key_padding_mask `[B, T]` True where padded,
         memory_mask `[T, M]` True where a query may not attend to a memory token."""
         tgt_key_padding_mask = _drop_empty(tgt_key_padding_mask)
-        return self._run(tgt, lambda block, h: block(h, memory, memory_mask=memory_mask,
-                                                     tgt_key_padding_mask=tgt_key_padding_mask))
+        return self._run(tgt, lambda block, h: decoder_block(block, h, memory, tgt_key_padding_mask, memory_mask))
 
 
 class LearnedPositionalEncoding(nn.Module):

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lead.models.config import Component, choose_preset
-from lead.models.layers import SinusoidalPositionalEncoding, SkipTransformerEncoder, encoder_layer
+from lead.models.layers import SinusoidalPositionalEncoding, SkipTransformerEncoder, encoder_block, encoder_layer
 
 ARCHITECTURES = ("transformer", "skip", "mlp")
 
@@ -68,7 +68,14 @@ class _Branch(nn.Module):
         h = self.input(x)
         if self.architecture == "mlp":
             return self.output(self.body(h))
-        return self.output(self.body(self.position(h)))
+        h = self.position(h)
+        if self.architecture == "skip":
+            return self.output(self.body(h))
+        # nn.TransformerEncoder's forward is only this loop here (no norm, no mask); running the layers
+        # through encoder_block lets a one-token latent (MLD's) skip the attention softmax.
+        for layer in self.body.layers:
+            h = encoder_block(layer, h)
+        return self.output(h)
 
 
 def batch_gaussian_kl(target: torch.Tensor, predicted: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

@@ -41,6 +41,7 @@ class TextEncoder(nn.Module):
         self._placeholder_vectors: dict[int, torch.Tensor] = {}
         self._hits: dict[int, torch.Tensor] = {}
         self._hook = None
+        self._empty: tuple[tuple, torch.Tensor] | None = None  # ((device, dtype) of the weights, embedding)
 
     # --- subclass API -------------------------------------------------------------
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> TextEncoding:
@@ -150,5 +151,14 @@ class TextEncoder(nn.Module):
         return self.encode(texts).pooled
 
     def empty(self, batch_size: int = 1) -> torch.Tensor:
-        """The empty-text embedding `[B, D]` used for classifier-free guidance."""
-        return self.encode_pooled([""]).expand(batch_size, -1)
+        """The empty-text embedding `[B, D]` used for classifier-free guidance (a view of one row).
+
+        Encoded once per device and dtype: the encoder is frozen, and "" holds no placeholder. It is
+        made outside inference mode, so a first call under `torch.inference_mode()` does not leave a
+        tensor that a later training step could not save for backward."""
+        weight = self.input_embeddings.weight
+        key = (weight.device, weight.dtype)
+        if self._empty is None or self._empty[0] != key:
+            with torch.inference_mode(False), torch.no_grad():
+                self._empty = key, self.encode_pooled([""])
+        return self._empty[1].expand(batch_size, -1)
