@@ -12,6 +12,9 @@ motion per clip, as `lead eval motion` computes it), with the real clips' values
 A variant is a name (`off`, `default` = FootCleanup(), `ungated-S` = the cleanup before the speed gate at
 strength S with sigma 1.5) or `name=field:value,field:value` over FootCleanup's fields (strength, speed_low,
 speed_high — `none` for no gate —, sigma, low, high, height), e.g. `wide=speed_low:0.6,speed_high:2.0`.
+`--real-controls` (with --evaluator) first prints two controls on the real clips: the FID against themselves
+after the ungated cleanup at strengths 0.3 / 0.7 / 1 (real planted feet do not slide, so it should stay ~0),
+and after slowing their root uniformly to 0.9 / 0.83 / 0.75 of its speed (what losing that much travel costs).
 Travel = the pelvis's straight-line horizontal distance from the first to the last frame, mean over
 locomotion captions. Choose settings on --split val; report them on test.
 """
@@ -55,6 +58,20 @@ def _describe(s: FootCleanup) -> str:
     return f"strength {s.strength:g}, {gate}, σ {s.sigma:g}"
 
 
+def slow_root(features: np.ndarray, factor: float, skeleton: str) -> np.ndarray:
+    """The same motion with the root's horizontal velocity scaled by `factor` (root-velocity channels and the
+    joint-velocity channels, which carry the root's displacement too); the pose is unchanged."""
+    from lead.motion.features import feature_slices
+
+    out = features.copy()
+    root = out[:, [1, 2]].copy()
+    out[:, [1, 2]] *= factor
+    velocity = out[:, feature_slices(skeleton)["vel"]].reshape(len(out), -1, 3)
+    velocity[..., [0, 2]] += (factor - 1) * root[:, None, :]
+    out[:, feature_slices(skeleton)["vel"]] = velocity.reshape(len(out), -1)
+    return out
+
+
 def travel(joints: np.ndarray) -> float:
     return float(np.linalg.norm(joints[-1, 0, [0, 2]] - joints[0, 0, [0, 2]]))
 
@@ -69,6 +86,7 @@ def main() -> None:
                         help="guidance scales, one generation each (default: the model's)")
     parser.add_argument("--paths", nargs="+", default=["lead"], choices=["lead", "mld"])
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
+    parser.add_argument("--real-controls", action="store_true", help="also the two controls on real clips")
     args = parser.parse_args()
     variants = [parse_variant(spec) for spec in args.variants]
     torch.set_num_threads(1)
@@ -93,6 +111,18 @@ def main() -> None:
         return values
 
     real = measure([clip.joints for clip in clips], [clip.features for clip in clips])
+    if args.real_controls and evaluator is not None:
+        real_features = [clip.features for clip in clips]
+        for strength in (0.3, 0.7, 1.0):
+            settings = FootCleanup(strength=strength, speed_high=None, sigma=1.5)
+            cleaned = [clean_feet(f, pipe.config.skeleton, settings) for f in real_features]
+            score = _fid(embed_features(evaluator, cleaned), real_embeddings)
+            print(f"real clips, ungated cleanup {strength:g}: FID {score:.4f}")
+        for factor in (0.9, 0.83, 0.75):
+            slowed = [slow_root(f, factor, pipe.config.skeleton) for f in real_features]
+            score = _fid(embed_features(evaluator, slowed), real_embeddings)
+            print(f"real clips, root slowed to {factor:g}x: FID {score:.4f}")
+        print()
     print(f"{len(clips)} {args.split} clips ({locomotion.sum()} locomotion), DDIM 50, "
           f"smoothing {pipe.config.smoothing}\n")
     print("| guidance | path | foot cleanup | skating (× real) | stride m | travel m (× real) | jerk m/s³ | turn ✓ "
