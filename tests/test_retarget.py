@@ -190,7 +190,7 @@ def test_import_bvh_command(tmp_path, capsys):
     code = main(["data", "import-bvh", str(BANDAI_WALK), str(CMU), str(broken), "--out", str(out), "--quiet"])
     captured = capsys.readouterr()
     assert code == 1
-    assert f"{broken}: no MOTION line" in captured.err and "1 failed" in captured.err
+    assert f"{broken}: no MOTION line" in captured.err and "1 of 3 BVH files failed" in captured.err
     assert "imported 2 of 3 BVH files" in captured.out
     for name, frames in ((BANDAI_WALK.stem, 140), ("01_01", 459)):
         joints = np.load(out / "new_joints" / f"{name}.npy")
