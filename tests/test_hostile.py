@@ -208,3 +208,24 @@ def test_tsne_names_a_broken_labels_json(tmp_path, tiny_model, tiny_dataset, cap
                                     "train", "--max-clips", "8", "--out", str(tmp_path / "t.png")])
     assert "labels.json:1: label table is not valid JSON" in line
     assert not (tmp_path / "t.png").exists()
+
+
+@pytest.mark.parametrize("stop, code, line", [("Terminated", 143, "lead: terminated"),
+                                              ("KeyboardInterrupt", 130, "lead: interrupted")])
+def test_a_signal_wrapped_by_python_is_still_one_line(monkeypatch, capsys, stop, code, line):
+    """SIGTERM landing inside an import's class body comes out as RuntimeError('Error calling __set_name__')
+    with the signal as its cause (seen in the hostile sweep): still 'terminated', no traceback."""
+    from lead import cli
+    from lead.commands import data_check
+
+    signal_error = cli.Terminated(15) if stop == "Terminated" else KeyboardInterrupt()
+
+    def wrapped(_args):
+        try:
+            raise signal_error
+        except BaseException as error:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance") from error
+
+    monkeypatch.setattr(data_check, "run", wrapped)
+    assert cli.main(["data", "check", "anything"]) == code
+    assert capsys.readouterr().err.strip().splitlines() == [line]

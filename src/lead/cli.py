@@ -109,6 +109,25 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print("lead: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
+    except Exception as error:
+        # A signal that lands while Python runs a hook which wraps exceptions (a class body's __set_name__ during
+        # an import turns it into a RuntimeError) arrives as that wrapper: still Ctrl-C / SIGTERM, one line.
+        stop = _interruption_in(error)
+        if stop is None:
+            raise
+        print("lead: terminated" if stop is Terminated else "lead: interrupted", file=sys.stderr)
+        return 128 + signal.SIGTERM if stop is Terminated else 130
+
+
+def _interruption_in(error: BaseException) -> type | None:
+    """Terminated or KeyboardInterrupt when one is the cause or context of `error` (a wrapped signal), else None."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, Terminated | KeyboardInterrupt):
+            return Terminated if isinstance(error, Terminated) else KeyboardInterrupt
+        error = error.__cause__ or error.__context__
+    return None
 
 
 if __name__ == "__main__":
