@@ -73,7 +73,7 @@ def t2m_markdown(report: dict) -> str:
         f"- evaluator: `{report['evaluator']['path']}` ({report['evaluator']['format']} format, "
         f"weights {report['evaluator']['digest']})",
         f"- {replications} replications (seeds {settings['seed']}..{settings['seed'] + replications - 1}); "
-        f"DDIM {settings['steps']} steps, guidance {settings['guidance']}",
+        f"{str(settings.get('sampler', 'ddim')).upper()} {settings['steps']} steps, guidance {settings['guidance']}",
         f"- R-precision/MM-Dist in groups of {sizes['group_size']}, Diversity over {sizes['diversity_pairs']} "
         f"pairs, MModality: {sizes['mm_texts']} texts × {settings['mm_generations']} generations, "
         f"{sizes['mm_pairs']} pairs, in {with_mm} replication(s)",
