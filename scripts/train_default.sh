@@ -10,7 +10,7 @@
 # motion is low-passed by a 3-tap binomial filter (the exported model's `smoothing`), its feet are pinned by
 # the foot-contact cleanup at strength 1 and it is sampled with guidance 4 by default (both chosen on the
 # val split: docs/foot_cleanup.md). Stage budgets
-# are optimiser steps and minutes; on the project's 2-core CPU the script takes about 1.5 hours (set OMP_WAIT_POLICY=PASSIVE
+# are optimiser steps and minutes; on the project's 2-core CPU the script takes about 4 hours (set OMP_WAIT_POLICY=PASSIVE
 # when the cores are shared). On a GPU, add EXTRA_ARGS="--accelerator gpu" and raise the step counts.
 set -euo pipefail
 DATA=${1:?usage: scripts/train_default.sh DATA_DIR [WORK_DIR]}
@@ -23,8 +23,8 @@ DENOISER_STEPS2=${DENOISER_STEPS2:-14000}
 DENOISER_TIME2=${DENOISER_TIME2:-00:02:25:00}
 PROJECTOR_STEPS=${PROJECTOR_STEPS:-6000}
 PROJECTOR_TIME=${PROJECTOR_TIME:-00:00:50:00}
-LCM_STEPS=${LCM_STEPS:-2500}
-LCM_TIME=${LCM_TIME:-00:00:28:00}
+LCM_STEPS=${LCM_STEPS:-3500}
+LCM_TIME=${LCM_TIME:-00:00:45:00}
 COMMON=(--data "$DATA" --out "$WORK" --preset small --min-length 20 --checkpoint-every 500 --log-every 20 ${EXTRA_ARGS:-})
 
 lead train vae "${COMMON[@]}" --batch-size 32 --lr 1e-3 --lr-schedule cosine --warmup-steps 100 \
@@ -47,8 +47,7 @@ lead train denoiser "${COMMON[@]}" --batch-size 64 --lr 8e-4 --lr-schedule cosin
 # shipped before was the same recipe stopped at 7 minutes (1,289 steps): T2M FID 0.765 against 0.691 (README).
 lead train projector "${COMMON[@]}" --batch-size 64 --lr 1e-4 --max-steps "$PROJECTOR_STEPS" \
     --max-time "$PROJECTOR_TIME" --val-every 20 --balance content
-# MotionLCM: distil the denoiser into lcm/ (1-4-step sampling with --sampler lcm). (The shipped lcm/ was
-# distilled from the 10,000-step denoiser, before the continuation above; this line distils the final one.)
+# MotionLCM: distil the final (14,000-step) denoiser into lcm/ (1-4-step sampling with --sampler lcm).
 lead train lcm "${COMMON[@]}" --batch-size 64 --lr 2e-4 --lr-schedule cosine --warmup-steps 100 \
     --max-steps "$LCM_STEPS" --max-time "$LCM_TIME" --val-every 20 --balance content
 python "$(dirname "$0")/export_model.py" "$WORK" "$(dirname "$0")/../src/lead/assets/default" --dtype float16 \
