@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
-REFERENCE = FIXTURES / "humanml3d-reference"
-
-CAPTIONS = [
-    "a person walks forward",
-    "someone waves with the right hand",
-    "a man raises both hands",
-    "a person turns left while walking",
-]
+from tiny_data import build_tiny_dataset
 
 
 @pytest.fixture(scope="session")
@@ -25,28 +15,7 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
     Twelve clips (windows of 44–120 frames), each with two captions; splits 8/2/2.
     """
-    root = tmp_path_factory.mktemp("tiny_dataset")
-    features = np.load(REFERENCE / "new_joint_vecs" / "012314.npy")
-    (root / "new_joint_vecs").mkdir()
-    (root / "texts").mkdir()
-    rng = np.random.default_rng(0)
-    names = []
-    for index in range(12):
-        length = int(rng.integers(44, 121))
-        start = int(rng.integers(0, features.shape[0] - length))
-        name = f"{index:06d}"
-        np.save(root / "new_joint_vecs" / f"{name}.npy", features[start : start + length])
-        caption = CAPTIONS[index % len(CAPTIONS)]
-        words = " ".join(f"{w}/NOUN" for w in caption.split())
-        lines = [f"{caption}#{words}#0.0#0.0", f"{caption} slowly#{words} slowly/ADV#0.0#0.0"]
-        (root / "texts" / f"{name}.txt").write_text("\n".join(lines) + "\n")
-        names.append(name)
-    for split, chunk in (("train", names[:8]), ("val", names[8:10]), ("test", names[10:])):
-        (root / f"{split}.txt").write_text("\n".join(chunk) + "\n")
-    shutil.copyfile(REFERENCE / "Mean.npy", root / "Mean.npy")
-    shutil.copyfile(REFERENCE / "Std.npy", root / "Std.npy")
-    (root / "LICENSE").write_text("Test data cut from the HumanML3D reference sample (MIT).\n")
-    return root
+    return build_tiny_dataset(tmp_path_factory.mktemp("tiny_dataset"))
 
 
 @pytest.fixture(scope="session")

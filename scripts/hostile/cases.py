@@ -77,27 +77,13 @@ class Case:
 
 # --- the workspace: tiny dataset, model, evaluator, concept, checkpoint -------------------------------------
 def make_dataset(root: Path, clips: int = 72, splits: tuple[int, int, int] = (32, 8, 32)) -> Path:
-    """A HumanML3D-format folder cut from the real reference clip (as tests/conftest.py's tiny_dataset)."""
-    features = np.load(REFERENCE / "new_joint_vecs" / "012314.npy")
-    (root / "new_joint_vecs").mkdir(parents=True)
-    (root / "texts").mkdir()
-    rng = np.random.default_rng(0)
-    names = []
-    for index in range(clips):
-        length = int(rng.integers(44, 121))
-        start = int(rng.integers(0, features.shape[0] - length))
-        name = f"{index:06d}"
-        np.save(root / "new_joint_vecs" / f"{name}.npy", features[start:start + length])
-        caption = CAPTIONS[index % len(CAPTIONS)]
-        words = " ".join(f"{w}/NOUN" for w in caption.split())
-        (root / "texts" / f"{name}.txt").write_text(f"{caption}#{words}#0.0#0.0\n{caption} slowly#{words}#0.0#0.0\n")
-        names.append(name)
-    train, val, _ = splits
-    for split, chunk in (("train", names[:train]), ("val", names[train:train + val]), ("test", names[train + val:])):
-        (root / f"{split}.txt").write_text("\n".join(chunk) + "\n")
-    shutil.copyfile(REFERENCE / "Mean.npy", root / "Mean.npy")
-    shutil.copyfile(REFERENCE / "Std.npy", root / "Std.npy")
-    return root
+    """A HumanML3D-format folder cut from the real reference clip: tests/tiny_data.py's builder, larger."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lead_tests_tiny_data", ROOT / "tests" / "tiny_data.py")
+    tiny_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny_data)
+    return tiny_data.build_tiny_dataset(root, clips, splits, CAPTIONS)
 
 
 CHECKPOINT_SCRIPT = '''
