@@ -98,13 +98,11 @@ def contact_weights(features: np.ndarray, joints: np.ndarray, skel: Skeleton, se
     return weight * fade
 
 
-def speed_gate(joints: np.ndarray, skel: Skeleton, settings: FootCleanup) -> np.ndarray:
-    """`(T - 1, 4)` factors in [0, 1] per frame step for the foot joints: 1 below `speed_low`, fading to 0 at
-    `speed_high` (horizontal speed of the joint itself, m/s)."""
-    feet = list(skel.feet_left) + list(skel.feet_right)
+def speed_gate(step: np.ndarray, skel: Skeleton, settings: FootCleanup) -> np.ndarray:
+    """Factors in [0, 1] for the foot joints' horizontal frame steps `step` `(T - 1, 4, 3)` (Y zeroed): 1 below
+    `speed_low`, fading to 0 at `speed_high` (the joint's own speed, m/s)."""
     if settings.speed_high is None:
-        return np.ones((len(joints) - 1, len(feet)))
-    step = joints[1:, feet][..., [0, 2]] - joints[:-1, feet][..., [0, 2]]
+        return np.ones(step.shape[:-1])
     speed = np.linalg.norm(step, axis=-1) * skel.metres_per_unit * skel.fps
     return np.clip((settings.speed_high - speed) / (settings.speed_high - settings.speed_low), 0.0, 1.0)
 
@@ -119,10 +117,10 @@ def clean_feet(features: np.ndarray, skeleton: str | Skeleton = "humanml3d",
     if len(features) < 3 or settings.strength == 0:
         return features.astype(np.float32)
     joints = features_to_joints(features, skel)
-    weight = contact_weights(features, joints, skel, settings)[:-1] * speed_gate(joints, skel, settings)  # t -> t+1
     feet = list(skel.feet_left) + list(skel.feet_right)
-    step = joints[1:, feet] - joints[:-1, feet]
+    step = joints[1:, feet] - joints[:-1, feet]  # step t -> t+1, horizontal
     step[..., 1] = 0.0
+    weight = contact_weights(features, joints, skel, settings)[:-1] * speed_gate(step, skel, settings)
     total = weight.sum(-1, keepdims=True)
     slide = (weight[..., None] * step).sum(1) / np.maximum(total, 1e-6)
     correction = -settings.strength * slide * np.minimum(total, 1.0)
