@@ -393,3 +393,36 @@ def test_two_process_cpu_ddp_trains_saves_once_and_resumes(tiny_dataset, tmp_pat
     second = torch.load(out / "runs/vae/checkpoints/last.ckpt", weights_only=False)["global_step"]
     assert (first, second) == (4, 6)
     assert "train/loss" in (out / "runs/vae/logs/version_0/metrics.csv").read_text()
+
+
+def test_denoiser_init_from_fine_tunes_an_existing_denoiser(tiny_model, tmp_path, tiny_dataset, capsys):
+    """`--init-from MODEL` starts the denoiser from MODEL's weights (a run at lr
+    1e-12 ends where it started), takes its architecture and keeps OUT's latent scale; a mismatched denoiser is
+    refused."""
+    import shutil
+
+    from lead.models.bundle import read_bundle_config
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("runs"))
+    scale = read_bundle_config(model).latent_scale
+    common = ["--data", str(tiny_dataset), "--out", str(model), "--batch-size", "4", "--log-every", "1",
+              "--init-from", str(tiny_model), "--overwrite"]
+    # --preset small is ignored in favour of the initial denoiser's (tiny) architecture
+    assert main(["train", "denoiser", *common, "--preset", "small", "--max-steps", "2", "--lr", "1e-12"]) == 0
+    start, tuned = LatentDenoiser.load(tiny_model / "denoiser"), LatentDenoiser.load(model / "denoiser")
+    assert tuned.config == start.config
+    for (name, x), (_, y) in zip(start.state_dict().items(), tuned.state_dict().items()):
+        assert torch.allclose(x, y, rtol=0, atol=1e-8), name
+    assert read_bundle_config(model).latent_scale == scale
+    # a real fine-tune moves the weights
+    assert main(["train", "denoiser", *common, "--max-steps", "3", "--lr", "1e-2"]) == 0
+    moved = LatentDenoiser.load(model / "denoiser")
+    assert max((x - y).abs().max() for x, y in zip(start.state_dict().values(), moved.state_dict().values())) > 1e-4
+    # a denoiser for other latents is refused with a message naming the fix
+    import dataclasses
+
+    other = tmp_path / "other"
+    LatentDenoiser(dataclasses.replace(start.config, latent_size=start.config.latent_size + 1)).save(other / "denoiser")
+    assert main(["train", "denoiser", *common[:-3], "--init-from", str(other), "--overwrite", "--max-steps", "1"]) != 0
+    assert "copy the whole model folder" in capsys.readouterr().err

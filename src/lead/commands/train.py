@@ -70,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "local sentence-t5 folder); the folder goes in --text-encoder-path")
             parser.add_argument("--text-encoder-path", default=None,
                                 help="local CLIP or sentence-T5 folder (for --text-encoder clip / t5)")
+            parser.add_argument("--init-from", default=None, metavar="MODEL",
+                                help="fine-tune: start from MODEL/denoiser's weights and architecture (a model "
+                                     "folder, e.g. the shipped default: copy it to OUT first so the VAE and its "
+                                     "latent scale match) with a fresh optimiser; --preset and "
+                                     "--prediction-type are then taken from it")
         if stage == "projector":
             parser.add_argument("--architecture", default="transformer", choices=["transformer", "skip", "mlp"])
             parser.add_argument("--name", default="projector",
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.stage == "denoiser":
         overrides = {name: getattr(args, name) for name in ("dropout", "prediction_type")
                      if getattr(args, name) is not None}
-        path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path, overrides)
+        path = stages.train_denoiser(settings, args.text_encoder, args.text_encoder_path, overrides, args.init_from)
     elif args.stage == "lcm":
         path = stages.train_lcm(settings, args.teacher, args.guidance_embedding_dim, args.w_min, args.w_max,
                                 args.ddim_timesteps, args.ema_decay, args.huber_c)

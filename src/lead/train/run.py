@@ -101,24 +101,63 @@ def measure_latent_scale(vae, loader, max_batches: int = 50) -> float:
     return 1.0 / max(std, 1e-6)
 
 
+def _initial_denoiser(init_from: str | Path, vae, encoder, bundle: BundleConfig, overrides: dict):
+    """The denoiser a fine-tune starts from (`--init-from MODEL`), checked against OUT's VAE and text encoder."""
+    from lead.models.denoiser import LatentDenoiser
+
+    folder = Path(init_from)
+    folder = folder / "denoiser" if (folder / "denoiser" / "config.json").is_file() else folder
+    if not (folder / "config.json").is_file():
+        raise LeadError(f"--init-from {init_from}: no denoiser there (give a model folder holding denoiser/, or a "
+                        "denoiser folder)")
+    net = LatentDenoiser.load(folder)
+    if net.config.guidance_embedding_dim:
+        raise LeadError(f"--init-from {folder} is a distilled (lcm) denoiser; give the DDPM denoiser")
+    if (net.config.latent_size, net.config.latent_dim) != (vae.config.latent_size, vae.config.latent_dim):
+        raise LeadError(f"--init-from {folder} works on {net.config.latent_size}x{net.config.latent_dim} latents, "
+                        f"the VAE in OUT on {vae.config.latent_size}x{vae.config.latent_dim}: copy the whole model "
+                        "folder to OUT so the VAE matches")
+    if net.config.text_dim != encoder.dim:
+        raise LeadError(f"--init-from {folder} reads {net.config.text_dim}-d text embeddings, the text encoder "
+                        f"gives {encoder.dim}-d: pass the text encoder it was trained with")
+    if bundle.latent_scale == 1.0:
+        raise LeadError(f"{bundle.dataset}: OUT's config.json has no measured latent scale; for --init-from copy the "
+                        "model folder the denoiser comes from to OUT (its VAE and config.json)")
+    if overrides:
+        net.config = dataclasses.replace(net.config, **overrides)
+        tuned = LatentDenoiser(net.config)
+        tuned.load_state_dict(net.state_dict())
+        net = tuned
+    return net.float()
+
+
 def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path: str | None,
-                   overrides: dict | None = None) -> Path:
+                   overrides: dict | None = None, init_from: str | Path | None = None) -> Path:
+    """Stage 2; with `init_from` a fine-tune of that denoiser on OUT's VAE latents (latent scale kept)."""
     from lead.models.denoiser import DenoiserConfig
     from lead.train.stages import DenoiserStage
 
     bundle, vae, normalizer = _frozen_parts(settings)
     encoder = build_text_encoder(text_encoder, text_encoder_path)
     train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
-    if not settings.resume or bundle.latent_scale == 1.0:
+    initial = None
+    if init_from is not None:
+        initial = _initial_denoiser(init_from, vae, encoder, bundle, overrides or {})
+    elif not settings.resume or bundle.latent_scale == 1.0:
         bundle.latent_scale = measure_latent_scale(vae, train_loader)
     bundle.text_encoder, bundle.text_encoder_path = text_encoder, text_encoder_path
     bundle.text_encoder_identity = encoder.identity
-    config = DenoiserConfig.preset(
-        settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim, text_dim=encoder.dim,
-        **(overrides or {}),
-    )
+    if initial is not None:
+        config = initial.config
+    else:
+        config = DenoiserConfig.preset(
+            settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim,
+            text_dim=encoder.dim, **(overrides or {}),
+        )
     torch.manual_seed(settings.seed)  # the weights' initialisation follows --seed
     module = DenoiserStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed)
+    if initial is not None:
+        module.denoiser.load_state_dict(initial.state_dict())
     module.schedule = _schedule(settings)
     trainer = fit(module, settings, "denoiser", train_loader, val_loader)
     if trainer.is_global_zero:
