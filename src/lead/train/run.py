@@ -139,11 +139,11 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
 
     bundle, vae, normalizer = _frozen_parts(settings)
     encoder = build_text_encoder(text_encoder, text_encoder_path)
-    train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
     initial = None
-    if init_from is not None:
+    if init_from is not None:  # checked before the data is read
         initial = _initial_denoiser(init_from, vae, encoder, bundle, overrides or {})
-    elif not settings.resume or bundle.latent_scale == 1.0:
+    train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
+    if initial is None and (not settings.resume or bundle.latent_scale == 1.0):
         bundle.latent_scale = measure_latent_scale(vae, train_loader)
     bundle.text_encoder, bundle.text_encoder_path = text_encoder, text_encoder_path
     bundle.text_encoder_identity = encoder.identity
