@@ -61,12 +61,6 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, str]:
     return out
 
 
-def along_facing(joints: np.ndarray) -> float:
-    """Pelvis travel (m) along the facing direction of the first 5 frames; negative = backwards."""
-    travel = joints[-1, mq.PELVIS] - joints[0, mq.PELVIS]
-    return float(np.dot(travel, mq.facing(joints[:5]).mean(axis=0)))
-
-
 def travel_table(args: argparse.Namespace) -> None:
     pipe = TextToMotionPipeline.from_pretrained(args.model)
     print(f"model {args.model or 'shipped'}, LEAD, guidance {args.guidance or 'model default'}, foot cleanup "
@@ -84,7 +78,7 @@ def travel_table(args: argparse.Namespace) -> None:
                     batch_size=args.seeds, guidance_scale=args.guidance,
                     foot_cleanup=args.foot_cleanup))
                 _, positions = pipe.to_motion(decoded["lead"], [frames] * args.seeds)
-                values = " ".join(f"{along_facing(j):+.2f}" for j in positions)
+                values = " ".join(f"{mq.travel_along_facing(j):+.2f}" for j in positions)
                 print(f"| {text} | {frames} | {cosine[index]:.2f} | {values} |")
 
 
@@ -119,10 +113,11 @@ def main() -> None:
             print(f"| {split} | - | no clip with contents {args.contents} | - |")
             continue
         results: dict[str, list[dict[str, float]]] = {"real": [], "mld": [], "lead": []}
-        for clip, text, _ in todo:
-            joints = np.asarray(features_to_joints(np.load(data / "new_joint_vecs" / f"{clip}.npy"),
-                                                   pipe.config.skeleton))
-            results["real"].append(mq.semantic_checks(joints, text))
+        real = {}  # each clip read once, checked on each of its captions
+        for clip in dict.fromkeys(c[0] for c in todo):
+            features = np.load(data / "new_joint_vecs" / f"{clip}.npy")
+            real[clip] = np.asarray(features_to_joints(features, pipe.config.skeleton))
+        results["real"] = [mq.semantic_checks(real[clip], text) for clip, text, _ in todo]
         with torch.no_grad():
             for seed in range(args.seeds):
                 for start in range(0, len(todo), args.batch_size):

@@ -151,6 +151,13 @@ def _rise(track: np.ndarray) -> float:
     return float(track.max() - np.median(track[:5]))
 
 
+def travel_along_facing(joints: np.ndarray) -> float:
+    """Pelvis travel (m) along the facing direction of the first 5 frames; negative = backwards."""
+    joints = _check(joints)
+    travel = joints[-1, PELVIS] - joints[0, PELVIS]
+    return float(np.dot(travel, facing(joints[:5]).mean(axis=0)))
+
+
 def semantic_checks(joints: np.ndarray, caption: str) -> dict[str, float]:
     """The caption-driven checks that apply to this caption (absent keys do not apply)."""
     joints = _check(joints)
@@ -170,7 +177,7 @@ def semantic_checks(joints: np.ndarray, caption: str) -> dict[str, float]:
     start_facing = facing(joints[:5]).mean(axis=0)
     travel = joints[-1, PELVIS] - joints[0, PELVIS]
     if WALKING.search(text) and BACKWARDS.search(text):
-        out["backwards"] = float(np.dot(travel, start_facing) < 0)
+        out["backwards"] = float(travel_along_facing(joints) < 0)
     side = SIDEWAYS.search(text)
     if side and not turn and not BACKWARDS.search(text):
         left = np.cross(np.array([0.0, 1.0, 0.0]), start_facing)  # up × forward = the body's left
