@@ -101,34 +101,34 @@ def measure_latent_scale(vae, loader, max_batches: int = 50) -> float:
     return 1.0 / max(std, 1e-6)
 
 
-def _initial_denoiser(init_from: str | Path, vae, encoder, bundle: BundleConfig, overrides: dict):
-    """The denoiser a fine-tune starts from (`--init-from MODEL`), checked against OUT's VAE and text encoder."""
+def _ddpm_denoiser(folder: Path, vae, what: str, fix: str):
+    """A DDPM (not distilled) denoiser from `folder` that works on `vae`'s latents; `what` names it in errors."""
     from lead.models.denoiser import LatentDenoiser
 
+    net = LatentDenoiser.load(folder)
+    if net.config.guidance_embedding_dim:
+        raise LeadError(f"{what} {folder} is a distilled (lcm) denoiser; give the DDPM denoiser")
+    if (net.config.latent_size, net.config.latent_dim) != (vae.config.latent_size, vae.config.latent_dim):
+        raise LeadError(f"{what} {folder} works on {net.config.latent_size}x{net.config.latent_dim} latents, the "
+                        f"VAE in OUT on {vae.config.latent_size}x{vae.config.latent_dim}: {fix}")
+    return net
+
+
+def _initial_denoiser(init_from: str | Path, vae, encoder, bundle: BundleConfig, overrides: dict):
+    """(config, weights) a fine-tune starts from (`--init-from MODEL`), checked against OUT's VAE and text encoder."""
     folder = Path(init_from)
     folder = folder / "denoiser" if (folder / "denoiser" / "config.json").is_file() else folder
     if not (folder / "config.json").is_file():
         raise LeadError(f"--init-from {init_from}: no denoiser there (give a model folder holding denoiser/, or a "
                         "denoiser folder)")
-    net = LatentDenoiser.load(folder)
-    if net.config.guidance_embedding_dim:
-        raise LeadError(f"--init-from {folder} is a distilled (lcm) denoiser; give the DDPM denoiser")
-    if (net.config.latent_size, net.config.latent_dim) != (vae.config.latent_size, vae.config.latent_dim):
-        raise LeadError(f"--init-from {folder} works on {net.config.latent_size}x{net.config.latent_dim} latents, "
-                        f"the VAE in OUT on {vae.config.latent_size}x{vae.config.latent_dim}: copy the whole model "
-                        "folder to OUT so the VAE matches")
+    net = _ddpm_denoiser(folder, vae, "--init-from", "copy the whole model folder to OUT so the VAE matches")
     if net.config.text_dim != encoder.dim:
         raise LeadError(f"--init-from {folder} reads {net.config.text_dim}-d text embeddings, the text encoder "
                         f"gives {encoder.dim}-d: pass the text encoder it was trained with")
     if bundle.latent_scale == 1.0:
         raise LeadError(f"{bundle.dataset}: OUT's config.json has no measured latent scale; for --init-from copy the "
                         "model folder the denoiser comes from to OUT (its VAE and config.json)")
-    if overrides:
-        net.config = dataclasses.replace(net.config, **overrides)
-        tuned = LatentDenoiser(net.config)
-        tuned.load_state_dict(net.state_dict())
-        net = tuned
-    return net.float()
+    return dataclasses.replace(net.config, **overrides), net.state_dict()
 
 
 def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path: str | None,
@@ -139,25 +139,23 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
 
     bundle, vae, normalizer = _frozen_parts(settings)
     encoder = build_text_encoder(text_encoder, text_encoder_path)
-    initial = None
+    weights = None
     if init_from is not None:  # checked before the data is read
-        initial = _initial_denoiser(init_from, vae, encoder, bundle, overrides or {})
-    train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
-    if initial is None and (not settings.resume or bundle.latent_scale == 1.0):
-        bundle.latent_scale = measure_latent_scale(vae, train_loader)
-    bundle.text_encoder, bundle.text_encoder_path = text_encoder, text_encoder_path
-    bundle.text_encoder_identity = encoder.identity
-    if initial is not None:
-        config = initial.config
+        config, weights = _initial_denoiser(init_from, vae, encoder, bundle, overrides or {})
     else:
         config = DenoiserConfig.preset(
             settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim,
             text_dim=encoder.dim, **(overrides or {}),
         )
+    train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
+    if weights is None and (not settings.resume or bundle.latent_scale == 1.0):
+        bundle.latent_scale = measure_latent_scale(vae, train_loader)
+    bundle.text_encoder, bundle.text_encoder_path = text_encoder, text_encoder_path
+    bundle.text_encoder_identity = encoder.identity
     torch.manual_seed(settings.seed)  # the weights' initialisation follows --seed
     module = DenoiserStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed)
-    if initial is not None:
-        module.denoiser.load_state_dict(initial.state_dict())
+    if weights is not None:
+        module.denoiser.load_state_dict(weights)
     module.schedule = _schedule(settings)
     trainer = fit(module, settings, "denoiser", train_loader, val_loader)
     if trainer.is_global_zero:
@@ -209,12 +207,7 @@ def train_lcm(settings: TrainSettings, teacher: Path | None = None, guidance_emb
         raise LeadError(f"--ema-decay must be in [0, 1), got {ema_decay}")
     if ddim_timesteps < 1 or 1000 % ddim_timesteps:
         raise LeadError(f"--ddim-timesteps must divide 1000 (e.g. 50 as MotionLCM v1, 10 as v2), got {ddim_timesteps}")
-    teacher_net = LatentDenoiser.load(teacher_dir)
-    if teacher_net.config.guidance_embedding_dim:
-        raise LeadError(f"{teacher_dir} is already a distilled (guidance-embedding) denoiser; give the DDPM teacher")
-    shape = (teacher_net.config.latent_size, teacher_net.config.latent_dim)
-    if shape != (vae.config.latent_size, vae.config.latent_dim):
-        raise LeadError(f"teacher {teacher_dir} works on other latents than the VAE in {settings.out}")
+    teacher_net = _ddpm_denoiser(teacher_dir, vae, "teacher", "give the teacher trained on this VAE (--teacher DIR)")
     encoder = build_text_encoder(bundle.text_encoder, bundle.text_encoder_path)
     config = dataclasses.replace(teacher_net.config, guidance_embedding_dim=guidance_embedding_dim,
                                  condition_dropout=0.0)
