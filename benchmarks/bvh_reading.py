@@ -16,15 +16,17 @@ from pathlib import Path
 
 from lead.motion.bvh import read_bvh
 
-FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "01_01.bvh"
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def long_take(path: Path, frames: int) -> None:
-    header, data = FIXTURE.read_text().split("Frame Time: .0083333\n")
-    lines = data.strip().splitlines()
-    lines = (lines * (-(-frames // len(lines))))[:frames]
-    header = header.replace("Frames: 2752", f"Frames: {frames}")
-    path.write_text(header + "Frame Time: .0083333\n" + "\n".join(lines) + "\n")
+def write_long_cmu_take(path: Path, frames: int) -> Path:
+    """tests/tiny_data.py's builder of the long take (the test reads the same file)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lead_tests_tiny_data", ROOT / "tests" / "tiny_data.py")
+    tiny_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny_data)
+    return tiny_data.write_long_cmu_take(path, frames)
 
 
 def timed(function):
@@ -42,7 +44,7 @@ def main() -> None:
     best = {"parse": [float("inf")] * 2, "forward kinematics": [float("inf")] * 2}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "long.bvh"
-        long_take(path, frames)
+        write_long_cmu_take(path, frames)
         size = path.stat().st_size / 2**20
         for _ in range(args.repeats):
             motion, wall, cpu = timed(lambda: read_bvh(path))

@@ -113,15 +113,10 @@ def test_writes_other_euler_orders_and_hinges(tmp_path):
 def test_ten_minute_take_loads(tmp_path):
     """A 10-minute 120 fps take (72,000 frames x 31 joints, 40 MB) reads and runs FK, frame for frame as the
     short take does (its speed is measured by benchmarks/bvh_reading.py, not asserted here)."""
-    text = CMU.read_text()
-    header, data = text.split("Frame Time: .0083333\n")
-    lines = data.strip().splitlines()
+    from tiny_data import write_long_cmu_take
+
     frames = 72_000
-    lines = (lines * (-(-frames // len(lines))))[:frames]
-    header = header.replace("Frames: 2752", f"Frames: {frames}")
-    path = tmp_path / "long.bvh"
-    path.write_text(header + "Frame Time: .0083333\n" + "\n".join(lines) + "\n")
-    positions = read_bvh(path).global_positions()
+    positions = read_bvh(write_long_cmu_take(tmp_path / "long.bvh", frames)).global_positions()
     assert positions.shape == (frames, 31, 3)
     np.testing.assert_allclose(positions[2752 * 20 + 5], read_bvh(CMU).global_positions()[5], atol=1e-9)
 

@@ -1,5 +1,7 @@
-"""The tiny HumanML3D-format dataset cut from the real reference clip (tests/fixtures/humanml3d-reference):
-built by the `tiny_dataset` fixture (tests/conftest.py) and by the hostile-input sweep (scripts/hostile)."""
+"""Test data built from the real fixtures: the tiny HumanML3D-format dataset cut from the reference clip
+(tests/fixtures/humanml3d-reference), built by the `tiny_dataset` fixture (tests/conftest.py) and by the
+hostile-input sweep (scripts/hostile); and a long BVH take made of the CMU fixture (tests/test_bvh.py and
+benchmarks/bvh_reading.py)."""
 
 from __future__ import annotations
 
@@ -47,3 +49,16 @@ def build_tiny_dataset(root: Path, clips: int = 12, splits: tuple[int, int, int]
     shutil.copyfile(REFERENCE / "Std.npy", root / "Std.npy")
     (root / "LICENSE").write_text("Test data cut from the HumanML3D reference sample (MIT).\n")
     return root
+
+
+CMU_TAKE = FIXTURES / "01_01.bvh"  # 2,752 frames at 120 fps, 31 joints
+
+
+def write_long_cmu_take(path: Path, frames: int) -> Path:
+    """The CMU fixture's frames repeated to `frames` frames (its header says so), written to `path`."""
+    header, data = CMU_TAKE.read_text().split("Frame Time: .0083333\n")
+    lines = data.strip().splitlines()
+    lines = (lines * (-(-frames // len(lines))))[:frames]
+    header = header.replace("Frames: 2752", f"Frames: {frames}")
+    path.write_text(header + "Frame Time: .0083333\n" + "\n".join(lines) + "\n")
+    return path
