@@ -11,8 +11,7 @@ For each clip whose content label (DATA/labels.json) is listed, every one of its
 at the clip's length (at least the model's shortest, 40 frames) with MLD (`--no-projector`) and LEAD
 from the same latents, at the model's default settings, and `lead.evaluation.motion_quality.
 semantic_checks` is applied; the real clip is checked on the same captions for reference. Prints,
-per split and check, the pass rate over captions x seeds (bow drop: the mean drop in metres and the
-fraction of at least 20 cm).
+per split and check, the pass rate over captions x seeds (kick lift and bow drop: the mean in metres).
 
 With --texts, the given captions are generated at each --frames length instead (LEAD path) and the
 pelvis travel along the starting facing direction is printed per seed (negative = backwards), with each
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lead.data.humanml3d import read_captions, read_split
+from lead.data.humanml3d import motion_length, read_captions, read_split
 from lead.evaluation import motion_quality as mq
 from lead.motion.features import features_to_joints
 from lead.pipeline import DEFAULT, TextToMotionPipeline
@@ -41,7 +40,7 @@ def cases(data: Path, split: str, contents: set[str], min_frames: int, max_frame
     for clip in read_split(data, split):
         if labels.get(clip, {}).get("content") not in contents:
             continue
-        frames = int(np.load(data / "new_joint_vecs" / f"{clip}.npy", mmap_mode="r").shape[0])
+        frames = motion_length(data / "new_joint_vecs" / f"{clip}.npy")
         length = int(min(max(frames, min_frames), max_frames))
         for caption in read_captions(data / "texts" / f"{clip}.txt"):
             out.append((clip, caption.text, length))
@@ -53,9 +52,8 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, str]:
     out = {}
     for key in keys:
         values = [row[key] for row in rows if key in row]
-        if key in ("kick_lift", "bow_drop"):
-            threshold = 0.30 if key == "kick_lift" else 0.20
-            out[key] = f"{np.mean(values):.3f} m ({np.mean(np.asarray(values) >= threshold):.2f} ≥ {threshold:.2f})"
+        if key in ("kick_lift", "bow_drop"):  # their pass rates are the kick_30cm / bow_20cm checks
+            out[key] = f"{np.mean(values):.3f} m (mean of {len(values)})"
         else:
             out[key] = f"{np.mean(values):.2f} of {len(values)}"
     return out
