@@ -133,3 +133,39 @@ def test_reads_a_tar_xz_archive(tmp_path: Path) -> None:
 def test_bad_sources_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["data", "prepare", "bandai-namco", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "cfg/" in capsys.readouterr().err
+
+
+def test_reversed_walks_add_backwards_train_clips(built: Path, tmp_path: Path) -> None:
+    from lead.evaluation.motion_quality import motion_metrics, travel_along_facing
+
+    out = tmp_path / "reversed"
+    assert main(["data", "prepare", "bandai-namco", *map(str, SOURCES), "--out", str(out), "--quiet",
+                 "--reversed-walks"]) == 0  # fmt: skip
+    assert check_dataset(out).ok
+    labels = json.loads((out / "labels.json").read_text())
+    plain = json.loads((built / "labels.json").read_text())
+    added = sorted(set(labels) - set(plain))
+    # The one train walk of the fixtures gets its reversal; the val walk does not.
+    assert added == ["dataset-2_walk_elderly_009_reversed"]
+    clip, source = added[0], "dataset-2_walk_elderly_009"
+    info = labels[clip]
+    assert info["content"] == "walk-back" and info["style"] == "elderly" and info["split"] == "train"
+    assert info["augmented"] == "time-reversed walk" and info["take"] == source
+    assert clip in read_split(out, "train") and info["frames"] == plain[source]["frames"]
+    for split in ("val", "test"):
+        assert read_split(out, split) == read_split(built, split)
+    # Only real train clips make the statistics: both builds normalise motion identically.
+    for name in ("Mean.npy", "Std.npy"):
+        assert np.array_equal(np.load(out / name), np.load(built / name))
+    captions = [c.text for c in read_captions(out / "texts" / f"{clip}.txt")]
+    assert all("back" in text for text in captions), captions
+    # The reversal walks backwards as far as the walk went forwards, and its planted feet stay planted.
+    forward = np.load(out / "new_joints" / f"{source}.npy")
+    backward = np.load(out / "new_joints" / f"{clip}.npy")
+    assert travel_along_facing(forward) > 1.5
+    assert travel_along_facing(backward) == pytest.approx(-travel_along_facing(forward), rel=0.1)
+    assert motion_metrics(backward)["skate_ratio"] <= motion_metrics(forward)["skate_ratio"] + 0.05
+    assert motion_metrics(backward)["stride"] == pytest.approx(motion_metrics(forward)["stride"], rel=0.1)
+    assert "time-reversed" in (out / "README.md").read_text()
+    # The plain build says nothing of an augmentation.
+    assert "time-reversed" not in (built / "README.md").read_text()

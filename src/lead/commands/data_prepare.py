@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bandai.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     bandai.add_argument("--seed", type=int, default=0, help="seed for captions and splits (default 0)")
     bandai.add_argument("--overwrite", action="store_true", help="replace DIR if it exists")
+    bandai.add_argument(
+        "--reversed-walks", action="store_true",
+        help="also add every train walk played backwards in time as a 'walk-back' clip of the same style "
+        "(176 clips: the real data has 12 backwards walks; val/test and Mean/Std stay real only)",
+    )  # fmt: skip
     bandai.add_argument("--quiet", action="store_true", help="no progress bar")
     bandai.set_defaults(func=run)
     parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
@@ -46,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     summary = prepare_bandai_namco(
         args.sources, args.out, workers=args.workers, seed=args.seed, overwrite=args.overwrite,
-        progress=not args.quiet,
+        progress=not args.quiet, reversed_walks=args.reversed_walks,
     )  # fmt: skip
     print(
         f"wrote {args.out}: {summary['takes']} takes, {summary['captions']} captions, {summary['seconds']} s"
@@ -54,4 +59,6 @@ def run(args: argparse.Namespace) -> int:
     for split, counts in summary["splits"].items():
         print(f"  {split:<6} takes {counts['takes']:>5}  clips {counts['clips']:>5}"
               f"  frames {counts['frames']:>7}  hours {counts['hours']:.2f}")  # fmt: skip
+    if summary["augmented_clips"]:
+        print(f"  of the train clips, {summary['augmented_clips']} are time-reversed walks (--reversed-walks)")
     return 0

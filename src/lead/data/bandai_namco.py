@@ -14,6 +14,17 @@ into ``cfg/content_label.txt`` / ``cfg/style_label.txt``):
    ``new_joints`` recovered from them (as HumanML3D's ``new_joints`` are);
 4. 3-5 captions per clip from the labels (`lead.data.captions`), seeded per clip id.
 
+With ``reversed_walks=True`` (``--reversed-walks``) every *train* take whose content is ``walk`` is
+also played backwards in time: the same joints in reverse frame order are a figure that steps
+backwards with the style of the take (feet that were planted stay planted, so no skating is added).
+Its clips are ``<take>_reversed[_wNN]`` with content ``walk-back``, ``walk-back`` captions of the
+take's style and ``"augmented": "time-reversed walk"`` in labels.json (``take`` names the source
+take; ``start``/``end`` count frames of the reversed take). They exist because the real data has 12 backwards-walking train takes in 12 styles against 176
+forward walks: a model trained on them alone walks forwards when a backwards caption names a
+style it never saw walking backwards (README, "Walking backwards"). Val and test keep only real
+takes, and Mean/Std come from the real train clips only, so a dataset with and without the
+augmentation normalises motion identically.
+
 Splits are by take (all windows of a take share its split), stratified: takes are grouped by
 (dataset, content, style); a group of at least ``MIN_STRATUM`` = 10 takes sends round(10%) to val,
 round(10%) to test and the rest to train. Takes in smaller groups (all of dataset-1) are pooled per
@@ -200,28 +211,48 @@ def _clip_seed(seed: int, clip: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(clip.encode())])
 
 
-def process_take(take: Take, out: Path, split: str, seed: int) -> TakeResult:
-    """Retarget, window, featurise and caption one take; write its clips into `out`."""
-    from lead.motion.features import features_to_joints, joints_to_features
+REVERSED_CONTENT = {"walk": "walk-back"}  # content played backwards in time -> the content it shows
+
+
+def process_take(take: Take, out: Path, split: str, seed: int, reversed_walks: bool = False) -> TakeResult:
+    """Retarget, window, featurise and caption one take; write its clips into `out` (and, for a
+    train walk with `reversed_walks`, its time-reversed clips: module docstring)."""
     from lead.motion.retarget import bvh_to_humanml3d_joints
 
     joints = np.asarray(bvh_to_humanml3d_joints(take.bvh, joint_map="bandai", fps=FPS), dtype=np.float32)
     result = TakeResult(take.name)
+    _write_clips(take, joints, out, split, seed, result, name=take.name, content=take.content, stats=True)
+    if reversed_walks and split == "train" and take.content in REVERSED_CONTENT:
+        _write_clips(take, joints[::-1].copy(), out, split, seed, result, name=f"{take.name}_reversed",
+                     content=REVERSED_CONTENT[take.content], stats=False,
+                     extra={"augmented": "time-reversed walk"})  # fmt: skip
+    return result
+
+
+def _write_clips(
+    take: Take, joints: np.ndarray, out: Path, split: str, seed: int, result: TakeResult, name: str,
+    content: str, stats: bool, extra: dict | None = None,
+) -> None:  # fmt: skip
+    """Window, featurise and caption `joints` (one take, or its reversal) as clips `name[_wNN]`; add the
+    frames to `result`'s train statistics when `stats`."""
+    from lead.motion.features import features_to_joints, joints_to_features
+
     windows = clip_windows(len(joints))
     for index, (start, end) in enumerate(windows):
-        clip = take.name if len(windows) == 1 else f"{take.name}_w{index:02d}"
+        clip = name if len(windows) == 1 else f"{name}_w{index:02d}"
         features = joints_to_features(joints[start:end])
         if not np.isfinite(features).all():
-            raise LeadError(f"{take.bvh}: features of frames {start}-{end} contain NaN/inf")
+            raise LeadError(f"{take.bvh}: features of frames {start}-{end} of {clip} contain NaN/inf")
         save_npy(out / "new_joint_vecs" / f"{clip}.npy", features)
         save_npy(out / "new_joints" / f"{clip}.npy", features_to_joints(features).astype(np.float32))
-        captions = make_captions(take.content, take.style, _clip_seed(seed, clip))
+        captions = make_captions(content, take.style, _clip_seed(seed, clip))
         save_text(out / "texts" / f"{clip}.txt", "".join(c.to_line() + "\n" for c in captions))
         result.clips.append(
-            {"clip": clip, "content": take.content, "style": take.style, "dataset": take.dataset,
-             "take": take.name, "start": start, "end": end, "frames": len(features), "split": split}
+            {"clip": clip, "content": content, "style": take.style, "dataset": take.dataset,
+             "take": take.name, "start": start, "end": end, "frames": len(features), "split": split,
+             **(extra or {})}
         )  # fmt: skip
-        if split == "train":
+        if stats and split == "train":
             values = features.astype(np.float64)
             result.count += len(values)
             result.total = values.sum(0) + (0 if result.total is None else result.total)
@@ -229,14 +260,19 @@ def process_take(take: Take, out: Path, split: str, seed: int) -> TakeResult:
     return result
 
 
-def _worker(job: tuple[Take, Path, str, int]) -> TakeResult:
+def _worker(job: tuple[Take, Path, str, int, bool]) -> TakeResult:
     return process_take(*job)
 
 
 def _init_worker() -> None:
+    import signal
+
     import torch
 
     torch.set_num_threads(1)  # the workers already use every core we were given
+    # A forked worker inherits the CLI's SIGTERM handler (raise Terminated); the pool ends its workers with
+    # SIGTERM, which then printed a Terminated traceback from a worker's exit handlers. Die quietly instead.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def grouped_std(mean_sq: np.ndarray, mean: np.ndarray, joints: int = 22) -> np.ndarray:
@@ -259,7 +295,7 @@ def grouped_std(mean_sq: np.ndarray, mean: np.ndarray, joints: int = 22) -> np.n
 
 def prepare_bandai_namco(
     sources: list[str | Path], out: str | Path, workers: int = 2, seed: int = 0, overwrite: bool = False,
-    progress: bool = True,
+    progress: bool = True, reversed_walks: bool = False,
 ) -> dict:  # fmt: skip
     """Build the dataset in ``<out>.tmp``, rename it to `out` when complete; return the counts per split."""
     from tqdm import tqdm
@@ -281,7 +317,7 @@ def prepare_bandai_namco(
         stack.callback(lambda: shutil.rmtree(tmp, ignore_errors=True))  # a failed run leaves no staging folder
         for sub in ("new_joint_vecs", "new_joints", "texts"):
             (tmp / sub).mkdir(parents=True)
-        jobs = [(take, tmp, splits[take.name], seed) for take in takes]
+        jobs = [(take, tmp, splits[take.name], seed, reversed_walks) for take in takes]
         bar = tqdm(total=len(jobs), desc="bandai-namco takes", unit="take", disable=not progress)
         results: list[TakeResult] = []
         if workers <= 1:
@@ -336,6 +372,7 @@ def _write_metadata(
         }  # fmt: skip
     captions = sum(len((tmp / "texts" / f"{c['clip']}.txt").read_text().splitlines()) for c in clips)
     summary["captions"] = captions
+    summary["augmented_clips"] = sum("augmented" in c for c in clips)
     dropped = len(takes) - len({c["take"] for c in clips})
     save_text(tmp / "README.md", _readme(folders, takes, summary, dropped, seed))
     license_text = (
@@ -352,6 +389,14 @@ clips, converted to HumanML3D features, and given generated English captions. Th
 distributed under the same license (Creative Commons Attribution-NonCommercial 4.0 International),
 reproduced below. Non-commercial use only.
 """
+
+
+def _augmented_text(count: int) -> str:
+    if not count:
+        return ""
+    return (f"Augmented (`--reversed-walks`): {count} of the train clips are train walks played backwards in time,\n"
+            "labelled `walk-back` with `\"augmented\": \"time-reversed walk\"` in labels.json; they are not in\n"
+            "Mean/Std, and val/test hold only real takes.\n\n")
 
 
 def _readme(folders: list[Path], takes: list[Take], summary: dict, dropped: int, seed: int) -> str:
@@ -387,7 +432,7 @@ pooled by (dataset, content), and contents with under {MIN_STRATUM} takes go to 
 Mean/Std: per-channel mean and std over all train frames, the std averaged within each feature group
 as in the HumanML3D reference.
 
-Many clips (most raise-up-hand takes) are shorter than 40 frames, the default HumanML3D loader
+{_augmented_text(summary["augmented_clips"])}Many clips (most raise-up-hand takes) are shorter than 40 frames, the default HumanML3D loader
 minimum: train with a lower `min_length` (e.g. 16) to use them.
 
 ## Counts ({summary["captions"]} captions in all)
