@@ -16,14 +16,15 @@ into ``cfg/content_label.txt`` / ``cfg/style_label.txt``):
 
 With ``reversed_walks=True`` (``--reversed-walks``) every *train* take whose content is ``walk`` is
 also played backwards in time: the same joints in reverse frame order are a figure that steps
-backwards with the style of the take (feet that were planted stay planted, so no skating is added).
-Its clips are ``<take>_reversed[_wNN]`` with content ``walk-back``, ``walk-back`` captions of the
-take's style and ``"augmented": "time-reversed walk"`` in labels.json (``take`` names the source
-take; ``start``/``end`` count frames of the reversed take). They exist because the real data has 12 backwards-walking train takes in 12 styles against 176
-forward walks: a model trained on them alone walks forwards when a backwards caption names a
-style it never saw walking backwards (README, "Walking backwards"). Val and test keep only real
-takes, and Mean/Std come from the real train clips only, so a dataset with and without the
-augmentation normalises motion identically.
+backwards with the style of the take (feet that were planted stay planted, so no skating is added;
+gait studies find backward walking close to forward walking reversed in time, toe landing first,
+though real backward walks are slower). Its clips are ``<take>_reversed[_wNN]`` with content
+``walk-back``, ``walk-back`` captions of the take's style and ``"augmented": "time-reversed walk"``
+in labels.json (``take`` names the source take; ``start``/``end`` count frames of the reversed take).
+They exist because the real data has 12 backwards-walking train takes against 176 forward walks,
+and a model trained on those alone often walks forwards when a backwards caption names a style
+(README, "Walking backwards"). Val and test keep only real takes, and Mean/Std come from the real
+train clips only, so a dataset with and without the augmentation normalises motion identically.
 
 Splits are by take (all windows of a take share its split), stratified: takes are grouped by
 (dataset, content, style); a group of at least ``MIN_STRATUM`` = 10 takes sends round(10%) to val,
@@ -432,8 +433,8 @@ pooled by (dataset, content), and contents with under {MIN_STRATUM} takes go to 
 Mean/Std: per-channel mean and std over all train frames, the std averaged within each feature group
 as in the HumanML3D reference.
 
-{_augmented_text(summary["augmented_clips"])}Many clips (most raise-up-hand takes) are shorter than 40 frames, the default HumanML3D loader
-minimum: train with a lower `min_length` (e.g. 16) to use them.
+{_augmented_text(summary["augmented_clips"])}Many clips (most raise-up-hand takes) are shorter than 40 frames, the default
+HumanML3D loader minimum: train with a lower `min_length` (e.g. 16) to use them.
 
 ## Counts ({summary["captions"]} captions in all)
 | split | takes | clips | frames | hours |
