@@ -433,8 +433,8 @@ pooled by (dataset, content), and contents with under {MIN_STRATUM} takes go to 
 Mean/Std: per-channel mean and std over all train frames, the std averaged within each feature group
 as in the HumanML3D reference.
 
-{_augmented_text(summary["augmented_clips"])}Many clips (most raise-up-hand takes) are shorter than 40 frames, the default
-HumanML3D loader minimum: train with a lower `min_length` (e.g. 16) to use them.
+{_augmented_text(summary["augmented_clips"])}Many clips (most raise-up-hand takes) are shorter than 40 frames, the
+default HumanML3D loader minimum: train with a lower `min_length` (e.g. 16) to use them.
 
 ## Counts ({summary["captions"]} captions in all)
 | split | takes | clips | frames | hours |
