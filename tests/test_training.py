@@ -97,6 +97,7 @@ def test_balanced_sampler_draws_rare_labels_more_often(tiny_dataset, tmp_path):
     from collections import Counter
 
     from lead.data.humanml3d import MotionDataset
+    from lead.errors import LeadError
     from lead.train.common import TrainSettings, balanced_sampler
 
     data = tmp_path / "data"
@@ -113,6 +114,17 @@ def test_balanced_sampler_draws_rare_labels_more_often(tiny_dataset, tmp_path):
     rare_items = sum(labels[r.clip]["content"] == "rare" for r in train.records)
     assert rare_items / len(train) < 0.3
     assert abs(drawn["rare"] / sum(drawn.values()) - 0.5) < 0.05  # power 1: each label drawn equally
+    # --balance-boost rare=3 on top: the rare label is drawn 3 times as often as the common one.
+    boosted = TrainSettings(data=data, out=tmp_path / "out", balance="content", balance_power=1.0,
+                            balance_boost=("rare=3",))
+    drawn = Counter()
+    sampler = balanced_sampler(train, boosted)
+    for _ in range(200):
+        drawn.update(labels[train.records[i].clip]["content"] for i in sampler)
+    assert abs(drawn["rare"] / sum(drawn.values()) - 0.75) < 0.05
+    with pytest.raises(LeadError, match="no train clip has content 'kick'"):
+        balanced_sampler(train, TrainSettings(data=data, out=tmp_path / "out", balance="content",
+                                              balance_boost=("kick=2",)))
 
 
 def test_logvar_bias_starts_the_posterior_narrow():

@@ -41,6 +41,7 @@ class TrainSettings:
     save_dtype: str = "float32"
     balance: str | None = None
     balance_power: float = 0.5
+    balance_boost: tuple[str, ...] = ()
     lr_schedule: str = "constant"
     warmup_steps: int = 0
     min_length: int = 40
@@ -51,6 +52,7 @@ class TrainSettings:
         names = cls.__dataclass_fields__
         values = {k: getattr(args, k) for k in names if hasattr(args, k)}
         values["data"], values["out"] = Path(args.data), Path(args.out)
+        values["balance_boost"] = tuple(values.get("balance_boost") or ())
         return cls(**values)
 
     @property
@@ -96,6 +98,7 @@ def balanced_sampler(dataset, settings: TrainSettings):
 
     With power 0.5 a content with 2 clips is drawn ~10× more often than uniform sampling would draw it
     (Bandai-Namco's kick and bow have 2 and 11 of 2,472 training clips), a common one ~2× less.
+    `--balance-boost LABEL=FACTOR` multiplies the weight of LABEL's clips by FACTOR on top of that.
     """
     import json
     from collections import Counter
@@ -116,7 +119,15 @@ def balanced_sampler(dataset, settings: TrainSettings):
             raise LeadError(f"{path}: clip {record.clip!r} has no {settings.balance!r} label")
         labels.append(str(entry[settings.balance]))
     counts = Counter(labels)
-    weights = torch.tensor([counts[label] ** -settings.balance_power for label in labels], dtype=torch.double)
+    from lead.train.validate import parse_boosts
+
+    boost = parse_boosts(settings.balance_boost, settings.balance, counts)
+    weights = torch.tensor([counts[label] ** -settings.balance_power * boost.get(label, 1.0) for label in labels],
+                           dtype=torch.double)
+    if boost:
+        shares = ", ".join(f"{label} {weights[[x == label for x in labels]].sum() / weights.sum():.1%}"
+                           for label in boost)
+        print(f"--balance {settings.balance}: share of draws {shares}")
     return WeightedRandomSampler(weights, num_samples=len(labels), replacement=True,
                                  generator=torch.Generator().manual_seed(settings.seed + 1))
 

@@ -70,11 +70,32 @@ def _at_least(option: str, value: int | None, low: int = 1, high: int | None = N
         raise LeadError(f"{option} must be {span}, got {value}")
 
 
+def parse_boosts(items: tuple[str, ...], field: str | None, counts=None) -> dict[str, float]:
+    """`--balance-boost LABEL=FACTOR` values -> {label: factor}; with `counts`, each label must be one of them."""
+    if items and not field:
+        raise LeadError("--balance-boost needs --balance FIELD (e.g. --balance content --balance-boost walk-back=4)")
+    boost: dict[str, float] = {}
+    for item in items:
+        label, sep, factor = item.rpartition("=")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = math.nan
+        if not sep or not label or not math.isfinite(value) or value <= 0:
+            raise LeadError(f"--balance-boost {item!r}: expected LABEL=FACTOR with a factor > 0, e.g. walk-back=4")
+        if counts is not None and label not in counts:
+            known = ", ".join(sorted(counts)[:12])
+            raise LeadError(f"--balance-boost {item!r}: no train clip has {field} {label!r} (labels: {known}, ...)")
+        boost[label] = value
+    return boost
+
+
 def check_stage_options(args) -> None:
     """The stage-specific numbers of `lead train vae|denoiser|projector|lcm` (architecture and loss overrides,
     distillation settings), before anything loads: each bad value is one line naming the option."""
     _at_least("--batch-size", args.batch_size, 1, MAX_BATCH)
     _finite("--balance-power", args.balance_power)
+    parse_boosts(tuple(args.balance_boost or ()), args.balance)
     get = lambda name: getattr(args, name, None)  # noqa: E731 - each stage has its own options
     _at_least("--latent-size", get("latent_size"))
     _at_least("--frames-per-token", get("frames_per_token"), 1, args.max_length)
