@@ -54,6 +54,8 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, str]:
         values = [row[key] for row in rows if key in row]
         if key in ("kick_lift", "bow_drop"):  # their pass rates are the kick_30cm / bow_20cm checks
             out[key] = f"{np.mean(values):.3f} m (mean of {len(values)})"
+        elif key == "backwards_speed":  # its pass rate is the backwards_walk check
+            out[key] = f"{np.mean(values):.3f} m/s (mean of {len(values)})"
         else:
             out[key] = f"{np.mean(values):.2f} of {len(values)}"
     return out

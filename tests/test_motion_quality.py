@@ -76,6 +76,13 @@ def test_named_hand_and_backwards_walk():
     _, walk = _take(WALK)
     assert mq.semantic_checks(walk, "a person walks backwards")["backwards"] == 0.0
     assert mq.semantic_checks(walk[::-1], "a person walks backwards")["backwards"] == 1.0
+    reversed_checks = mq.semantic_checks(walk[::-1], "a person walks backwards")
+    assert reversed_checks["backwards_speed"] > 0.5 and reversed_checks["backwards_walk"] == 1.0
+    # Stepping on the spot with a slight drift back passes "backwards" but not "backwards_walk".
+    drift = np.repeat(walk[:1], len(walk), axis=0).astype(np.float64)
+    drift[:, :, [0, 2]] -= np.linspace(0, 0.1, len(walk))[:, None, None] * mq.facing(walk[:5]).mean(0)[[0, 2]]
+    on_spot = mq.semantic_checks(drift, "a person walks backwards")
+    assert on_spot["backwards"] == 1.0 and on_spot["backwards_walk"] == 0.0
 
 
 def test_bow_lowers_the_head_and_a_frozen_bow_does_not():

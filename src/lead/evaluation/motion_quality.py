@@ -27,6 +27,9 @@ Semantic checks from the captions (booleans; the fraction that pass is reported,
   the walk motions of the same set.
 - ``turn_sign``: "turn(s) left/right" turns the facing direction that way (accumulated signed yaw).
 - ``backwards``: a backwards walk travels against the initial facing direction.
+- ``backwards_speed`` (m/s): that travel backwards per second (negative: forwards); reported as a
+  value, and ``backwards_walk`` checks ≥ ``BACKWARDS_SPEED`` = 0.2 m/s, so that a figure stepping on
+  the spot does not pass (the 18 real Bandai-Namco backwards clips: 0.44–1.24 m/s).
 - ``sideways``: "walks left/right" (Bandai's sidestep captions) travels to that side.
 - ``kick_lift`` (m): how high the named foot (the higher foot if none is named) rises above its
   starting height; reported as a value, and ``kick_30cm`` checks ≥ 0.30 m.
@@ -51,6 +54,7 @@ SKATE_HEIGHT = 0.05  # m
 SKATE_STEP = 0.025  # m per frame at 20 fps
 FLOAT_HEIGHT = 0.10  # m
 FLOAT_SECONDS = 0.5
+BACKWARDS_SPEED = 0.2  # m/s
 
 LOCOMOTION = re.compile(r"\b(walk|walks|walking|run|runs|running|dash|dashes|dashing|jog|jogs|march|marches)\b")
 RUNNING = re.compile(r"\b(run|runs|running|dash|dashes|dashing|jog|jogs|jogging|sprint|sprints)\b")
@@ -177,7 +181,11 @@ def semantic_checks(joints: np.ndarray, caption: str) -> dict[str, float]:
     start_facing = facing(joints[:5]).mean(axis=0)
     travel = joints[-1, PELVIS] - joints[0, PELVIS]
     if WALKING.search(text) and BACKWARDS.search(text):
-        out["backwards"] = float(travel_along_facing(joints) < 0)
+        backwards = travel_along_facing(joints)
+        out["backwards"] = float(backwards < 0)
+        speed = -backwards / max((len(joints) - 1) / FPS, 1e-6)
+        out["backwards_speed"] = speed
+        out["backwards_walk"] = float(speed >= BACKWARDS_SPEED)
     side = SIDEWAYS.search(text)
     if side and not turn and not BACKWARDS.search(text):
         left = np.cross(np.array([0.0, 1.0, 0.0]), start_facing)  # up × forward = the body's left
@@ -216,7 +224,8 @@ def interval(values: Sequence[float]) -> Interval:
 
 SUMMARY_KEYS = (
     "skate_ratio", "skate_speed", "penetration", "float_ratio", "jerk", "acceleration", "stride", "joint_speed",
-    "wrist_range", "named_hand", "run_faster", "turn_sign", "backwards", "sideways", "kick_lift", "kick_30cm",
+    "wrist_range", "named_hand", "run_faster", "turn_sign", "backwards", "backwards_speed",
+    "backwards_walk", "sideways", "kick_lift", "kick_30cm",
     "bow_drop", "bow_20cm",
 )
 

@@ -24,7 +24,9 @@ LABELS = {
     "float_ratio": "floating ratio", "jerk": "jerk m/s³", "acceleration": "accel. m/s²",
     "stride": "stride m (locomotion)", "joint_speed": "joint speed m/s", "wrist_range": "wrist range m",
     "named_hand": "named hand ✓", "run_faster": "run > walk ✓", "turn_sign": "turn sign ✓",
-    "backwards": "backwards ✓", "sideways": "sideways ✓", "kick_lift": "kick lift m", "kick_30cm": "kick ≥30 cm ✓",
+    "backwards": "backwards ✓",
+    "backwards_speed": "backwards speed m/s", "backwards_walk": "backwards ≥0.2 m/s ✓",
+    "sideways": "sideways ✓", "kick_lift": "kick lift m", "kick_30cm": "kick ≥30 cm ✓",
     "bow_drop": "bow drop m", "bow_20cm": "bow ≥20 cm ✓",
 }
 
