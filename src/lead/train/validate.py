@@ -84,8 +84,9 @@ def parse_boosts(items: tuple[str, ...], field: str | None, counts=None) -> dict
         if not sep or not label or not math.isfinite(value) or value <= 0:
             raise LeadError(f"--balance-boost {item!r}: expected LABEL=FACTOR with a factor > 0, e.g. walk-back=4")
         if counts is not None and label not in counts:
-            known = ", ".join(sorted(counts)[:12])
-            raise LeadError(f"--balance-boost {item!r}: no train clip has {field} {label!r} (labels: {known}, ...)")
+            names = sorted(counts)
+            known = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+            raise LeadError(f"--balance-boost {item!r}: no train clip has {field} {label!r} (labels: {known})")
         boost[label] = value
     return boost
 
