@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -169,3 +171,12 @@ def test_reversed_walks_add_backwards_train_clips(built: Path, tmp_path: Path) -
     assert "time-reversed" in (out / "README.md").read_text()
     # The plain build says nothing of an augmentation.
     assert "time-reversed" not in (built / "README.md").read_text()
+    # scripts/style_counts.py counts the reversal as augmented train data, apart from the real clips.
+    script = Path(__file__).parents[1] / "scripts" / "style_counts.py"
+    table = subprocess.run([sys.executable, str(script), "--data", str(out)], capture_output=True, text=True,
+                           check=True).stdout  # fmt: skip
+    rows = {tuple(cells[:2]): cells[2:] for line in table.splitlines()[2:]
+            for cells in [[c.strip() for c in line.strip("|").split("|")]]}  # fmt: skip
+    assert rows[("walk-back", "elderly")][:2] == ["0", "1"]  # no real train clip, one augmented
+    speed = float(rows[("walk", "elderly")][4])
+    assert speed == pytest.approx(travel_along_facing(forward) / (len(forward) / 20), rel=0.5) and speed > 0
