@@ -76,6 +76,8 @@ TRAIN = {
     "vae --balance-boost kick=0": (["vae", "--balance", "content", "--balance-boost", "kick=0"],
                                    "--balance-boost 'kick=0': expected LABEL=FACTOR with a factor > 0"),
     "vae --balance-boost without --balance": (["vae", "--balance-boost", "kick=2"], "--balance-boost needs --balance"),
+    "vae --balance-boost content:=2": (["vae", "--balance", "content", "--balance-boost", "content:=2"],
+                                       "--balance-boost 'content:=2': expected FIELD:VALUE pairs"),
     "vae --batch-size 2**64": (["vae", "--batch-size", str(2**64)], "--batch-size must be in 1.."),
     "lcm --huber-c 0": (["lcm", "--huber-c", "0"], "--huber-c must be a finite number in (0, inf]"),
     "lcm --w-min -1": (["lcm", "--w-min", "-1"], "--w-min must be a finite number in [0, inf]"),

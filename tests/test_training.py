@@ -125,6 +125,35 @@ def test_balanced_sampler_draws_rare_labels_more_often(tiny_dataset, tmp_path):
     with pytest.raises(LeadError, match="no train clip has content 'kick'"):
         balanced_sampler(train, TrainSettings(data=data, out=tmp_path / "out", balance="content",
                                               balance_boost=("kick=2",)))
+    # A FIELD:VALUE key boosts one style of one content: the common clips of style "slow", 3 times.
+    for index, clip in enumerate(clips):
+        labels[clip]["style"] = "slow" if index % 2 else "fast"
+    (data / "labels.json").write_text(json.dumps(labels))
+    styled = TrainSettings(data=data, out=tmp_path / "out", balance="content", balance_power=1.0,
+                           balance_boost=("content:common,style:slow=3",))
+    weights = {key: 0.0 for key in ("rare", "common fast", "common slow")}
+    for record in train.records:  # count(content)^-1, times 3 for common+slow: the expected shares
+        label = labels[record.clip]
+        key = "rare" if label["content"] == "rare" else f"common {label['style']}"
+        weights[key] += (3.0 if key == "common slow" else 1.0) / (1 if key == "rare" else len(train) - rare_items)
+    drawn = Counter()
+    sampler = balanced_sampler(train, styled)
+    for _ in range(200):
+        for i in sampler:
+            label = labels[train.records[i].clip]
+            drawn["rare" if label["content"] == "rare" else f"common {label['style']}"] += 1
+    for key, weight in weights.items():
+        assert abs(drawn[key] / sum(drawn.values()) - weight / sum(weights.values())) < 0.05, (key, drawn)
+    assert weights["common slow"] > 0 and weights["common fast"] > 0
+    with pytest.raises(LeadError, match="no train clip has style 'sad'"):
+        balanced_sampler(train, TrainSettings(data=data, out=tmp_path / "out", balance="content",
+                                              balance_boost=("content:common,style:sad=2",)))
+    with pytest.raises(LeadError, match="no train clip has a 'mood' label"):
+        balanced_sampler(train, TrainSettings(data=data, out=tmp_path / "out", balance="content",
+                                              balance_boost=("mood:sad=2",)))
+    with pytest.raises(LeadError, match="content 'rare' and style 'slow' together"):
+        balanced_sampler(train, TrainSettings(data=data, out=tmp_path / "out", balance="content",
+                                              balance_boost=("content:rare,style:slow=2",)))
 
 
 def test_logvar_bias_starts_the_posterior_narrow():

@@ -15,7 +15,8 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--balance-power", type=float, default=0.5, help="power of --balance (default 0.5)")
     group.add_argument("--balance-boost", action="append", default=[], metavar="LABEL=FACTOR",
                        help="with --balance: draw clips of LABEL FACTOR times more often on top of the "
-                            "balancing (repeatable; e.g. walk-back=4)")
+                            "balancing (repeatable; e.g. walk-back=4); LABEL may be FIELD:VALUE pairs joined by "
+                            "commas, for clips with all of them (e.g. content:walk-back,style:sad=8)")
     group.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
                        help="constant (MLD) or linear warm-up then cosine decay to 0 at --max-steps")
     group.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up steps (default 0)")

@@ -98,7 +98,8 @@ def balanced_sampler(dataset, settings: TrainSettings):
 
     With power 0.5 a content with 2 clips is drawn ~10× more often than uniform sampling would draw it
     (Bandai-Namco's kick and bow have 2 and 11 of 2,472 training clips), a common one ~2× less.
-    `--balance-boost LABEL=FACTOR` multiplies the weight of LABEL's clips by FACTOR on top of that.
+    `--balance-boost LABEL=FACTOR` multiplies the weight of LABEL's clips by FACTOR on top of that; a
+    `FIELD:VALUE,FIELD:VALUE=FACTOR` key boosts the clips with all those labels (e.g. one style of one content).
     """
     import json
     from collections import Counter
@@ -112,21 +113,25 @@ def balanced_sampler(dataset, settings: TrainSettings):
         table = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise LeadError(f"{path} is not valid JSON ({error})") from error
-    labels = []
+    entries, labels = [], []
     for record in dataset.records:
         entry = table.get(record.clip)
         if not isinstance(entry, dict) or settings.balance not in entry:
             raise LeadError(f"{path}: clip {record.clip!r} has no {settings.balance!r} label")
+        entries.append(entry)
         labels.append(str(entry[settings.balance]))
     counts = Counter(labels)
     from lead.train.validate import parse_boosts
 
-    boost = parse_boosts(settings.balance_boost, settings.balance, counts)
-    weights = torch.tensor([counts[label] ** -settings.balance_power * boost.get(label, 1.0) for label in labels],
-                           dtype=torch.double)
+    boost = parse_boosts(settings.balance_boost, settings.balance, entries)
+    matches = {key: torch.tensor([all(str(entry.get(name)) == value for name, value in conditions.items())
+                                  for entry in entries])
+               for key, (conditions, _) in boost.items()}  # fmt: skip
+    weights = torch.tensor([counts[label] ** -settings.balance_power for label in labels], dtype=torch.double)
+    for key, (_, factor) in boost.items():
+        weights[matches[key]] *= factor
     if boost:
-        shares = ", ".join(f"{label} {weights[[x == label for x in labels]].sum() / weights.sum():.1%}"
-                           for label in boost)
+        shares = ", ".join(f"{key} {weights[matches[key]].sum() / weights.sum():.1%}" for key in boost)
         print(f"--balance {settings.balance}: share of draws {shares}")
     return WeightedRandomSampler(weights, num_samples=len(labels), replacement=True,
                                  generator=torch.Generator().manual_seed(settings.seed + 1))

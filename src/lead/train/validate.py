@@ -70,25 +70,51 @@ def _at_least(option: str, value: int | None, low: int = 1, high: int | None = N
         raise LeadError(f"{option} must be {span}, got {value}")
 
 
-def parse_boosts(items: tuple[str, ...], field: str | None, counts=None) -> dict[str, float]:
-    """`--balance-boost LABEL=FACTOR` values -> {label: factor}; with `counts`, each label must be one of them."""
+def parse_boosts(items: tuple[str, ...], field: str | None, entries=None) -> dict[str, tuple[dict[str, str], float]]:
+    """`--balance-boost KEY=FACTOR` values -> {KEY: (conditions, factor)}.
+
+    KEY is a label of the --balance field (`walk-back`: conditions {field: "walk-back"}) or a conjunction of
+    FIELD:VALUE pairs joined by commas (`content:walk-back,style:sad`: clips with both labels). With `entries`
+    (the train clips' label dicts from labels.json), each key must match at least one of them.
+    """
     if items and not field:
         raise LeadError("--balance-boost needs --balance FIELD (e.g. --balance content --balance-boost walk-back=4)")
-    boost: dict[str, float] = {}
+    boost: dict[str, tuple[dict[str, str], float]] = {}
     for item in items:
-        label, sep, factor = item.rpartition("=")
+        key, sep, factor = item.rpartition("=")
         try:
             value = float(factor)
         except ValueError:
             value = math.nan
-        if not sep or not label or not math.isfinite(value) or value <= 0:
-            raise LeadError(f"--balance-boost {item!r}: expected LABEL=FACTOR with a factor > 0, e.g. walk-back=4")
-        if counts is not None and label not in counts:
-            names = sorted(counts)
-            known = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise LeadError(f"--balance-boost {item!r}: no train clip has {field} {label!r} (labels: {known})")
-        boost[label] = value
+        if not sep or not key or not math.isfinite(value) or value <= 0:
+            raise LeadError(f"--balance-boost {item!r}: expected LABEL=FACTOR with a factor > 0, e.g. walk-back=4 "
+                            "or content:walk-back,style:sad=4")
+        if ":" in key:
+            pairs = [part.partition(":") for part in key.split(",")]
+            if any(not name or not sep2 or not label for name, sep2, label in pairs):
+                raise LeadError(f"--balance-boost {item!r}: expected FIELD:VALUE pairs joined by commas before '=', "
+                                "e.g. content:walk-back,style:sad=4")
+            conditions = {name: label for name, _, label in pairs}
+        else:
+            conditions = {field: key}
+        if entries is not None:
+            _check_boost_matches(item, conditions, entries)
+        boost[key] = (conditions, value)
     return boost
+
+
+def _check_boost_matches(item: str, conditions: dict[str, str], entries) -> None:
+    if any(all(str(entry.get(name)) == label for name, label in conditions.items()) for entry in entries):
+        return
+    for name, label in conditions.items():
+        names = sorted({str(entry[name]) for entry in entries if name in entry})
+        if not names:
+            raise LeadError(f"--balance-boost {item!r}: no train clip has a {name!r} label in labels.json")
+        if label not in names:
+            known = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+            raise LeadError(f"--balance-boost {item!r}: no train clip has {name} {label!r} (labels: {known})")
+    wanted = " and ".join(f"{name} {label!r}" for name, label in conditions.items())
+    raise LeadError(f"--balance-boost {item!r}: no train clip has {wanted} together")
 
 
 def check_stage_options(args) -> None:
