@@ -121,12 +121,11 @@ def balanced_sampler(dataset, settings: TrainSettings):
         entries.append(entry)
         labels.append(str(entry[settings.balance]))
     counts = Counter(labels)
-    from lead.train.validate import parse_boosts
+    from lead.train.validate import boost_matches, parse_boosts
 
     boost = parse_boosts(settings.balance_boost, settings.balance, entries)
-    matches = {key: torch.tensor([all(str(entry.get(name)) == value for name, value in conditions.items())
-                                  for entry in entries])
-               for key, (conditions, _) in boost.items()}  # fmt: skip
+    matches = {key: torch.tensor([boost_matches(conditions, entry) for entry in entries])
+               for key, (conditions, _) in boost.items()}
     weights = torch.tensor([counts[label] ** -settings.balance_power for label in labels], dtype=torch.double)
     for key, (_, factor) in boost.items():
         weights[matches[key]] *= factor

@@ -103,8 +103,13 @@ def parse_boosts(items: tuple[str, ...], field: str | None, entries=None) -> dic
     return boost
 
 
+def boost_matches(conditions: dict[str, str], entry: dict) -> bool:
+    """Whether a clip's labels (one labels.json entry) have every FIELD:VALUE of a --balance-boost key."""
+    return all(str(entry.get(name)) == label for name, label in conditions.items())
+
+
 def _check_boost_matches(item: str, conditions: dict[str, str], entries) -> None:
-    if any(all(str(entry.get(name)) == label for name, label in conditions.items()) for entry in entries):
+    if any(boost_matches(conditions, entry) for entry in entries):
         return
     for name, label in conditions.items():
         names = sorted({str(entry[name]) for entry in entries if name in entry})
