@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from pathlib import Path
@@ -33,7 +32,9 @@ def _alive(pid: int) -> bool:
 def claim_output_folder(out: Path, overwrite: bool = False):
     """Hold `out` for one `lead generate` run: refuse a folder another live run is writing, or one that holds a
     finished run (samples.json or numbered samples) unless `overwrite` — then the old manifest and the files
-    it lists go first, so the folder never shows an old manifest beside new motions."""
+    it lists go first, so the folder never shows an old manifest beside new motions. Only those: a file the
+    manifest does not list (a user's 007_notes.txt) stays. A damaged manifest lists nothing, so then only the
+    files named the way lead names samples (NNN_slug.npy, NNN_slug_joints.npy, .mp4, .gif, .bvh) go."""
     created = _create_folder(out)
     try:
         with _lock(out, overwrite):
@@ -86,19 +87,33 @@ def _lock(out: Path, overwrite: bool):
             raise LeadError(f"{out} already holds generated samples; pass --overwrite to replace them or choose "
                             "another --out")
         if overwrite:
-            listed = []
-            if manifest.exists():
-                # a damaged or foreign samples.json lists nothing: only it and the numbered samples go
-                with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
-                    listed = [str(f) for entry in json.loads(manifest.read_text(encoding="utf-8"))["samples"]
-                              for f in entry["files"].values()]
+            for path in _old_samples(out, manifest, previous):
+                path.unlink()
+            if manifest.is_file():
                 manifest.unlink()
-            for path in {*(out / name for name in listed), *previous}:
-                if path.is_file() and path.parent == out:
-                    path.unlink()
         yield out
     finally:
         lock.unlink(missing_ok=True)
+
+
+_SAMPLE_NAME = re.compile(r"[0-9]{3}_[a-z0-9_]+(_joints\.npy|\.npy|\.mp4|\.gif|\.bvh)")
+
+
+def _old_samples(out: Path, manifest: Path, numbered: list[Path]) -> list[Path]:
+    """The files an `--overwrite` removes: those the old manifest lists (plain names, regular files in `out`),
+    or, when there is no readable manifest, the numbered files named exactly as lead names its samples."""
+    from lead.io import read_json
+
+    listed: list[str] | None = None
+    if manifest.is_file():
+        with contextlib.suppress(Exception):  # damaged, foreign, not UTF-8: it lists nothing
+            samples = read_json(manifest, "manifest")["samples"]
+            listed = [name for entry in samples for name in entry["files"].values() if isinstance(name, str)]
+    if listed is None:
+        candidates = [path for path in numbered if _SAMPLE_NAME.fullmatch(path.name)]
+    else:
+        candidates = [out / name for name in listed if name and Path(name).name == name and name not in (".", "..")]
+    return [path for path in dict.fromkeys(candidates) if path.is_file() and not path.is_symlink()]
 
 
 def write_samples(out: Path, output, pipeline, video: str = "mp4", bvh: bool = True) -> Path:
@@ -122,6 +137,7 @@ class SampleWriter:
     def __init__(self, out: Path, pipeline, video: str = "mp4", bvh: bool = True) -> None:
         self.out, self.pipeline, self.video, self.bvh = out, pipeline, video, bvh
         self.entries: list[dict] = []
+        self.saved = 0  # entries the manifest on disk lists
         self.settings: dict = {}
         self.manifest = out / "samples.json"
 
@@ -129,8 +145,9 @@ class SampleWriter:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
-        if kind is not None and self.entries:
-            self._save(complete=False)
+        if kind is not None and len(self.entries) > self.saved:
+            with contextlib.suppress(Exception):  # the error that stopped the run is the one to report
+                self._save(complete=False)
 
     def write(self, output, settings: dict | None = None) -> None:
         """Write the samples of `output` (a `MotionOutput`), numbered after those already written."""
@@ -148,6 +165,20 @@ class SampleWriter:
         return self.manifest
 
     def _save(self, complete: bool) -> None:
+        """Write the manifest; if it cannot be written (a full disk), the samples it would have listed go, so
+        the folder never holds a sample file that no manifest lists."""
+        try:
+            self._write_manifest(complete)
+        except BaseException:
+            for entry in self.entries[self.saved:]:
+                for file in entry["files"].values():
+                    with contextlib.suppress(OSError):
+                        (self.out / file).unlink(missing_ok=True)
+            del self.entries[self.saved:]
+            raise
+        self.saved = len(self.entries)
+
+    def _write_manifest(self, complete: bool) -> None:
         pipeline = self.pipeline
         save_json(self.manifest, {
             "lead_version": __version__,
@@ -169,20 +200,24 @@ def _write_sample(out: Path, index: int, text: str, length: int, seed: int, feat
         files["video"] = f"{name}.{video}"
     if bvh:
         files["bvh"] = f"{name}.bvh"
+    written: list[str] = []  # only these are removed on failure: a name in the way (a FIFO) is not ours
     try:
         save_npy(out / files["features"], features)
+        written.append(files["features"])
         save_npy(out / files["joints"], joints)
+        written.append(files["joints"])
         if video != "none":
             from lead.render.plot import render_motion
 
             title = f"{text}  [{'LEAD' if settings['use_projector'] else 'MLD'}, seed {seed}]"
             render_motion(joints, out / files["video"], title=title, skeleton=pipeline.config.skeleton)
+            written.append(files["video"])
         if bvh:
             from lead.render.export import write_humanml3d_bvh
 
             write_humanml3d_bvh(out / files["bvh"], features, skeleton=pipeline.config.skeleton)
     except BaseException:
-        for file in files.values():
+        for file in written:
             with contextlib.suppress(OSError):
                 (out / file).unlink(missing_ok=True)
         raise

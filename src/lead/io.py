@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     extension (ffmpeg, matplotlib, numpy) behave the same.
     """
     target = Path(path)
+    refuse_special_output(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -38,12 +40,65 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
+        refuse_special_output(target)  # again: something may have appeared there while the block ran
         os.replace(tmp_path, target)
     except OSError as error:  # disk full, file-size limit, read-only: one line naming the file
         raise _write_error(target, error) from None
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
+
+
+def file_kind(mode: int) -> str:
+    """What a `st_mode` is, in words: "a regular file", "a folder", "a FIFO (named pipe)", ..."""
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def refuse_special_output(target: str | os.PathLike) -> None:
+    """Refuse an output path where something other than a regular file already is (a device node, a FIFO, a
+    socket, a folder, or a link to one): renaming onto it would replace that thing (as root, `--out /dev/null`
+    would replace the system's /dev/null) or block. A missing path or a regular file is fine."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return  # nothing there (or a dangling link, which the rename replaces): nothing to lose
+    if not stat.S_ISREG(mode):
+        raise LeadError(f"cannot write {target}: it is {file_kind(mode)}, not a regular file; "
+                        "nothing was written there (give a file name that is free or a regular file)")
+
+
+def check_regular_input(path: str | os.PathLike, what: str = "file") -> Path:
+    """Refuse, before opening it, an input that is not a regular file: reading a FIFO blocks for ever, a device
+    never ends, a folder cannot be read. A missing file is left to the caller's own "not found" line."""
+    target = Path(path)
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return target
+    if not stat.S_ISREG(mode):
+        raise LeadError(f"{target}: {what} is {file_kind(mode)}, not a regular file; give a regular file")
+    return target
+
+
+def open_regular(path: str | os.PathLike, what: str = "file"):
+    """Open `path` for binary reading only if it is a regular file (checked on the open descriptor, so a FIFO
+    swapped in after a check cannot block the reader). Raises OSError as open() would for missing files."""
+    target = Path(path)
+    fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise LeadError(f"{target}: {what} is {file_kind(mode)}, not a regular file; give a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _write_error(target: Path, error: OSError) -> LeadError:
@@ -70,7 +125,8 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
     is refused with one line naming the file, the line and the byte."""
     target = Path(path)
     try:
-        data = target.read_bytes()
+        with open_regular(target, what) as handle:
+            data = handle.read()
     except OSError as error:
         raise LeadError(f"cannot read {what} {target}: {error.strerror or error}") from None
     if b"\0" in data:
@@ -83,6 +139,15 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         line = data.count(b"\n", 0, offset) + 1
         raise LeadError(f"{target}:{line}: {what} is not UTF-8 text (byte 0x{data[offset]:02x}); "
                         "save it as UTF-8") from None
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of a text file: split on "\n" only, each without a trailing "\r" (CRLF files). Unlike
+    `str.splitlines`, a U+2028, a form feed or a lone "\r" inside a line does not split it."""
+    lines = text.removeprefix("\ufeff").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def read_json(path: str | os.PathLike, what: str = "file", hint: str = "") -> Any:
@@ -101,10 +166,11 @@ def load_array(path: str | os.PathLike, what: str = "array", ndim: int | None = 
     or the wrong number of dimensions are refused with one line naming the file and what was found."""
     target = Path(path)
     try:
-        with open(target, "rb") as handle:
+        with open_regular(target, what) as handle:
             if handle.read(6) != b"\x93NUMPY":
                 raise LeadError(f"{target}: {what} is not a .npy file (it does not start with the NumPy header)")
-        array = np.load(target, allow_pickle=False)
+            handle.seek(0)
+            array = np.load(handle, allow_pickle=False)
     except FileNotFoundError:
         raise LeadError(f"{target}: {what} not found") from None
     except OSError as error:
@@ -128,9 +194,12 @@ def check_output(path: str | os.PathLike, kind: str = "folder", option: str = "-
     a file where a folder is wanted (or the reverse), or a place under a read-only or missing-permission
     folder. `kind` is "folder" or "file"."""
     target = Path(path)
+    if kind == "file" and not target.is_dir():
+        refuse_special_output(target)
     if target.exists():
         if kind == "folder" and not target.is_dir():
-            raise LeadError(f"{option} {target} is a file, not a folder; choose another {option}")
+            what = "a file" if target.is_file() else file_kind(os.stat(target).st_mode)
+            raise LeadError(f"{option} {target} is {what}, not a folder; choose another {option}")
         if kind == "file" and target.is_dir():
             raise LeadError(f"{option} {target} is a folder; give a file name")
     existing = target if kind == "folder" and target.is_dir() else target.parent

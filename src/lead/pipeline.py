@@ -187,13 +187,10 @@ class TextToMotionPipeline:
             raise LeadError("no text given: pass a description such as 'a person walks forward'")
         if len(texts) != len(lengths):
             raise LeadError(f"{len(texts)} texts but {len(lengths)} lengths")
-        from lead.models.text.base import MAX_TEXT_CHARS
+        from lead.text_check import clean_text
 
         for text in texts:
-            if not text.strip():
-                raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
-            if len(text) > MAX_TEXT_CHARS:
-                raise LeadError(f"text is {len(text)} characters long; at most {MAX_TEXT_CHARS} are accepted")
+            clean_text(text)
         low, high = 1, self.max_frames
         for length in lengths:
             if not low <= length <= high:

@@ -55,12 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def read_prompts(path: str, default_frames: int) -> list[tuple[str, int]]:
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise LeadError(f"prompts file {file} not found")
     prompts = []
-    from lead.io import read_text
+    from lead.io import read_text, text_lines
 
-    for number, line in enumerate(read_text(file, "prompts file").splitlines(), 1):
+    for number, line in enumerate(text_lines(read_text(file, "prompts file")), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         text, _, frames = line.rpartition("#") if "#" in line else (line, "", "")
@@ -94,15 +94,18 @@ def run(args: argparse.Namespace) -> int:
         prompts = [(args.text.strip(), default_frames)]
     else:
         raise LeadError('no text given: lead generate "a person walks forward" (or --prompts FILE)')
-    for text, frames in prompts:
-        if not text:
-            raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")
+    from lead.text_check import clean_text
+
+    prompts = [(clean_text(text), frames) for text, frames in prompts]
+    for _text, frames in prompts:
         if frames < 1:
             raise LeadError(f"length {frames} frames is out of range: give a positive --frames or --seconds")
     check_seed(args.seed, len(prompts) * args.num_samples)  # sample i uses seed + i
     device = check_sampling_arguments(args)
     for concept in args.concept:  # before the model loads: a typo costs nothing
-        if not Path(concept).is_file():
+        from lead.io import check_regular_input
+
+        if not check_regular_input(concept, "--concept file").is_file():
             raise LeadError(f"--concept {concept}: no such file (a .safetensors written by lead invert)")
     out = Path(args.out)
     from lead.generation_io import claim_output_folder  # creates --out, removed again if the run fails empty

@@ -51,10 +51,12 @@ def load_motion(path: Path, skeleton: str = "auto"):
     """Joints `[T, J, 3]` and the skeleton name of a features or joints `.npy` file."""
     import numpy as np
 
-    if not path.is_file():
+    from lead.io import open_regular
+
+    if not path.exists():
         raise LeadError(f"{path}: no such file")
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path, "motion") as handle:
             if handle.read(6) != b"\x93NUMPY":
                 raise LeadError(f"{path}: not a .npy file; expected an array of {ACCEPTED_SHAPES}")
         array = np.load(path, allow_pickle=False)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lead.errors import LeadError
-from lead.io import load_array, read_text
+from lead.io import load_array, open_regular, read_text
 
 SPLITS = ("train", "val", "test")
 CAPTION_FPS = 20  # the reference converts caption seconds to frames at 20 fps for HumanML3D and KIT
@@ -124,7 +124,8 @@ def _require_folder(root: Path) -> None:
 def motion_length(path: Path) -> int:
     """Number of frames of a features file, read from the header only."""
     try:
-        with open(path, "rb") as handle:  # the .npy header only, no memory map per file (benchmarks/data_loading.py)
+        # the .npy header only, no memory map per file (benchmarks/data_loading.py)
+        with open_regular(path, "motion") as handle:
             major, _ = np.lib.format.read_magic(handle)
             read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
             shape, _, _ = read_header(handle)

@@ -41,7 +41,7 @@ from lead.evaluation.word_vectorizer import (
     load_word_vectors,
     tokenize_caption,
 )
-from lead.io import atomic_path, save_json, save_npy
+from lead.io import atomic_path, check_regular_input, save_json, save_npy
 
 FORMAT = "lead-t2m-evaluator"
 OFFICIAL_KEYS = ("movement_encoder", "text_encoder", "motion_encoder")
@@ -399,6 +399,7 @@ class T2MEvaluator(nn.Module):
             evaluator = cls(config, mean, std, vectorizer)
         except (ValueError, TypeError, AssertionError, RuntimeError) as error:
             raise LeadError(f"{source}: cannot build the evaluator from this config ({error})") from None
+        check_regular_input(folder / "model.safetensors", "evaluator weights")
         try:
             state = load_file(str(folder / "model.safetensors"))
         except Exception as error:  # safetensors raises several types for a damaged file

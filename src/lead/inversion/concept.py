@@ -102,7 +102,9 @@ def load_concept(path: str | os.PathLike) -> Concept:
     """Read a concept file written by `save_concept` (or `lead invert`)."""
     from safetensors import safe_open
 
-    path = Path(path)
+    from lead.io import check_regular_input
+
+    path = check_regular_input(path, "concept file")
     if not path.is_file():
         raise LeadError(f"concept file {path} not found; learn one with `lead invert MOTION ... --out {path.name}`")
     try:

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from lead.errors import LeadError
-from lead.io import atomic_path, save_json
+from lead.io import atomic_path, check_regular_input, save_json
 
 T = TypeVar("T")
 
@@ -119,7 +119,7 @@ def read_kind_json(path: Path, kind: str, missing_hint: str) -> dict[str, Any]:
     """The `config` object of a `{"kind": ..., "config": {...}}` file, checking its kind."""
     from lead.io import read_json
 
-    if not path.is_file():
+    if not check_regular_input(path, "config.json").is_file():
         raise LeadError(f"{path} not found: {missing_hint}")
     data = read_json(path, "config.json", "re-export the model")
     if not isinstance(data, dict):
@@ -141,7 +141,7 @@ def read_component_config(folder: str | Path, cls: type[T], kind: str) -> T:
 
 def load_weights(folder: str | Path, module: torch.nn.Module) -> torch.nn.Module:
     """Load `folder/model.safetensors` into `module` strictly, in the module's dtype."""
-    path = Path(folder) / "model.safetensors"
+    path = check_regular_input(Path(folder) / "model.safetensors", "weights file")
     if not path.is_file():
         raise LeadError(f"{path} not found: the component folder is incomplete")
     try:

@@ -16,12 +16,11 @@ import os
 import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from lead.errors import LeadError
-from lead.io import atomic_path
+from lead.io import atomic_path, open_regular
 from lead.motion import rotations as rot
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
@@ -246,7 +245,8 @@ def read_bvh(path: str | os.PathLike) -> BvhMotion:
     """Read a BVH file. Raises LeadError naming the line and what was expected if it is malformed."""
     path = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        with open_regular(path, "BVH file") as handle:
+            text = handle.read().decode("utf-8", errors="replace")
     except OSError as error:
         raise LeadError(f"cannot read BVH file {path}: {error.strerror}") from None
     motion_match = re.search(r"^\s*MOTION\s*$", text, re.M)

@@ -319,7 +319,9 @@ class Normalizer:
 
     @classmethod
     def _from_files(cls, folder: Path, mean_name: str, std_name: str) -> Normalizer:
-        paths = [folder / mean_name, folder / std_name]
+        from lead.io import check_regular_input
+
+        paths = [check_regular_input(folder / name, f"the normaliser's {name}") for name in (mean_name, std_name)]
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise LeadError(f"Normalizer: missing {', '.join(missing)}; expected {mean_name} and {std_name}")

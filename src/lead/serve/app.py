@@ -31,6 +31,7 @@ from lead.serve.files import FileStore
 from lead.serve.limits import ServeLimits
 from lead.serve.schemas import ConceptResponse, GenerateRequest, GenerateResponse
 from lead.serve.worker import BatchWorker, Busy, Job
+from lead.text_check import clean_text
 
 log = logging.getLogger("lead.serve")
 STATIC = Path(__file__).parent / "static"
@@ -82,12 +83,9 @@ class Server:
     def make_job(self, request: GenerateRequest) -> Job:
         """Check `request` against the limits and the model; a `LeadError` says what to change."""
         limits = self.limits
-        text = " ".join(request.text.split())
-        if not text:
-            raise LeadError("empty text: describe the motion, e.g. 'a person waves with the left hand'")
-        if len(text) > limits.max_text_chars:
-            raise LeadError(f"text is {len(text)} characters long; at most {limits.max_text_chars} are accepted")
-        frames = round(request.seconds * self.fps)
+        text = clean_text(request.text, limits.max_text_chars)
+        # the range first: seconds * fps overflows to inf for 1e308, and round(inf) raises
+        frames = round(request.seconds * self.fps) if request.seconds <= self.max_seconds + 1 else 0
         if not 1 <= frames <= self.pipe.max_frames:
             raise LeadError(f"seconds must be in {1 / self.fps:.2f}..{self.max_seconds:.2f} for this model "
                             f"({self.pipe.max_frames} frames at {self.fps} fps), got {request.seconds}")

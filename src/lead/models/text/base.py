@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from lead.errors import LeadError
-
-MAX_TEXT_CHARS = 500
+from lead.text_check import MAX_TEXT_CHARS
 
 
 @dataclass
