@@ -283,3 +283,62 @@ def test_the_python_api_refuses_a_lone_surrogate_with_the_same_line():
     with pytest.raises(LeadError, match="lone surrogate U\\+DFFF"):
         clean_text("walk \udfff")
     assert clean_text("  a\u2028person\fwalks \t") == "a person walks"
+
+
+# --- BVH: iterative, finite and bounded numbers ---------------------------------------------------------------------
+
+def _bvh(offset: str = "0 1 0", frame_time: str = "0.05", values: str = "0 0 0 0 0 0 0 0 0", depth: int = 1) -> str:
+    """A chain of `depth` joints under a root; the MOTION values are for the root's 6 channels and one rotation
+    channel triple on the first child (more children get no channels)."""
+    lines = ["HIERARCHY", "ROOT Hips", "{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Zrotation "
+             "Xrotation Yrotation"]
+    for level in range(depth):
+        lines += [f"JOINT j{level}", "{", f"OFFSET {offset}"]
+        if level == 0:
+            lines.append("CHANNELS 3 Zrotation Xrotation Yrotation")
+    lines += ["End Site", "{", "OFFSET 0 1 0", "}"] + ["}"] * depth + ["}"]
+    lines += ["MOTION", "Frames: 2", f"Frame Time: {frame_time}", values, values]
+    return "\n".join(lines) + "\n"
+
+
+def test_bvh_with_3000_nested_joints_reads_without_recursion(tmp_path):
+    from lead.motion.bvh import read_bvh, write_bvh
+
+    path = tmp_path / "deep.bvh"
+    path.write_text(_bvh(depth=3000))
+    motion = read_bvh(path)
+    assert motion.num_joints == 3001 and motion.parents[-1] == 2999
+    write_bvh(tmp_path / "again.bvh", motion)
+    assert read_bvh(tmp_path / "again.bvh").num_joints == 3001
+
+
+@pytest.mark.parametrize("case, expected", [
+    ({"frame_time": "100000"}, "Frame Time 100000 seconds is outside 0.0001..10"),
+    ({"frame_time": "inf"}, "Frame Time inf seconds is outside"),
+    ({"frame_time": "1e-320"}, "Frame Time 1e-320 seconds is outside"),
+    ({"frame_time": "nan"}, "expected at least one frame and a positive Frame Time"),
+    ({"offset": "0 1e308 0"}, "finite and within +-1e+06"),
+    ({"offset": "0 nan 0"}, "finite and within +-1e+06"),
+    ({"offset": "inf 0 0"}, "finite and within +-1e+06"),
+    ({"values": "0 0 0 0 0 0 0 inf 0"}, "channel value 8 is inf"),
+    ({"values": "1e308 0 0 0 0 0 0 0 0"}, "channel value 1 is 1e+308"),
+    ({"values": "0 nan 0 0 0 0 0 0 0"}, "channel value 2 is nan"),
+], ids=["frame time 100000", "frame time inf", "frame time 1e-320", "frame time nan", "offset 1e308", "offset nan",
+        "offset inf", "value inf", "value 1e308", "value nan"])
+def test_bvh_numbers_must_be_finite_and_bounded(tmp_path, capsys, case, expected):
+    take = tmp_path / "take.bvh"
+    take.write_text(_bvh(**case))
+    line = last_error_line(capsys, ["data", "import-bvh", str(take), "--out", str(tmp_path / "o"), "--quiet"], 1)
+    assert f"1 of 1 BVH files failed to import ({take}: " in line and expected in line
+    assert "unexpected" not in line and "nothing was written" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_import_bvh_quiet_names_every_reason_it_points_to(tmp_path, capsys):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.bvh").write_text(_bvh(frame_time="inf"))
+    assert main(["data", "import-bvh", str(tmp_path / "a.bvh"), str(tmp_path / "b.bvh"), "--out",
+                 str(tmp_path / "o"), "--quiet"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 3 and "each error above" in err[-1]
+    assert all("Frame Time inf" in line for line in err[:2])

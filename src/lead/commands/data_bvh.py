@@ -155,9 +155,13 @@ def run(args: argparse.Namespace) -> int:
     done = len(files) - len(failures)
     print(f"imported {done} of {len(files)} BVH files into {out}/new_joints and {out}/new_joint_vecs")
     if failures:
-        names = ", ".join(str(f) for f, _ in failures[:5]) + (", ..." if len(failures) > 5 else "")
         kept = f"; the other {done} were written" if done else "; nothing was written"
-        print(f"lead: error: {len(failures)} of {len(files)} BVH files failed to import ({names}: each error "
-              f"above){kept}", file=sys.stderr)
+        if len(failures) == 1:  # its own reason, not a pointer to a line that a reader may not have
+            reason = failures[0][1]
+        else:
+            reason = ", ".join(str(f) for f, _ in failures[:5]) + (", ..." if len(failures) > 5 else "")
+            reason += ": each error above"
+        print(f"lead: error: {len(failures)} of {len(files)} BVH files failed to import ({reason}){kept}",
+              file=sys.stderr)
         return 1
     return 0

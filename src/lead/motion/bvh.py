@@ -26,6 +26,11 @@ from lead.motion import rotations as rot
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
 _CANONICAL = {name.lower(): name for name in POSITION_CHANNELS + ROTATION_CHANNELS}
+# Bounds that no real capture comes near (a skeleton in mm is ~2e3 units tall; 10000 fps is far past any
+# capture system): past them a file is damaged, and forward kinematics or resampling would overflow.
+MAX_OFFSET = 1e6
+MAX_CHANNEL_VALUE = 1e7
+FRAME_TIME_RANGE = (1e-4, 10.0)
 
 
 @dataclass
@@ -167,19 +172,44 @@ class _HierarchyParser:
     def peek(self) -> str | None:
         return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
 
-    def number(self, what: str) -> float:
+    def number(self, what: str, bound: float = MAX_OFFSET) -> float:
         token = self.take(what=what)
         try:
-            return float(token)
+            value = float(token)
         except ValueError:
             self.pos -= 1
             raise self.fail(what) from None
+        if not abs(value) <= bound:  # NaN, inf, 1e308
+            self.pos -= 1
+            raise self.fail(f"{what}, finite and within +-{bound:g}")
+        return value
 
     def offset(self) -> list[float]:
         self.take("OFFSET")
         return [self.number("an OFFSET number (three per OFFSET)") for _ in range(3)]
 
     def joint(self, parent: int) -> None:
+        """A ROOT or JOINT block and everything nested in it, read with an explicit stack (not recursion),
+        so a chain of thousands of nested joints is read like any other."""
+        open_joints = [self._joint_head(parent)]
+        while open_joints:
+            index, name = open_joints[-1]
+            following = self.peek()
+            if following == "JOINT":
+                self.take("JOINT")
+                open_joints.append(self._joint_head(index))
+            elif following == "End":
+                self.take("End")
+                self.take("Site")
+                self.take("{")
+                self.end_sites[index] = np.array(self.offset())
+                self.take("}")
+            else:
+                self.take("}", "'}' closing joint " + repr(name) + " (or JOINT / End Site)")
+                open_joints.pop()
+
+    def _joint_head(self, parent: int) -> tuple[int, str]:
+        """A joint's name, '{', OFFSET and CHANNELS; → (its index, its name)."""
         name = self.take(what="a joint name")
         index = len(self.names)
         self.names.append(name)
@@ -202,15 +232,7 @@ class _HierarchyParser:
                 names.append(_CANONICAL[token.lower()])
             channels = tuple(names)
         self.channels.append(channels)
-        while self.peek() in ("JOINT", "End"):
-            if self.take() == "JOINT":
-                self.joint(index)
-            else:
-                self.take("Site")
-                self.take("{")
-                self.end_sites[index] = np.array(self.offset())
-                self.take("}")
-        self.take("}", "'}' closing joint " + repr(name) + " (or JOINT / End Site)")
+        return index, name
 
     def parse(self) -> None:
         self.take("HIERARCHY")
@@ -266,6 +288,10 @@ def read_bvh(path: str | os.PathLike) -> BvhMotion:
         raise LeadError(f"{path}: line {line}: 'Frames:' needs an integer, 'Frame Time:' a number") from None
     if num_frames < 1 or not frame_time > 0:
         raise LeadError(f"{path}: line {line}: expected at least one frame and a positive Frame Time")
+    low, high = FRAME_TIME_RANGE
+    if not low <= frame_time <= high:  # also inf and NaN
+        raise LeadError(f"{path}: line {line + 1}: Frame Time {header_match.group(2)} seconds is outside "
+                        f"{low:g}..{high:g} ({1 / high:g} to {1 / low:g} frames per second); fix the Frame Time line")
 
     data = text[header_match.end() :]
     width = sum(len(c) for c in hierarchy.channels)
@@ -285,7 +311,13 @@ def read_bvh(path: str | os.PathLike) -> BvhMotion:
                 "fix the Frames line or the file's data"
             )
         raise error
-    return _build_motion(hierarchy, values.reshape(num_frames, width), frame_time)
+    table = values.reshape(num_frames, width)
+    bad = ~(np.abs(table) <= MAX_CHANNEL_VALUE)  # NaN, inf and values no capture holds
+    if bad.any():
+        frame, column = (int(i) for i in np.argwhere(bad)[0])
+        raise LeadError(f"{path}: line {first_data_line + frame}: channel value {column + 1} is "
+                        f"{table[frame, column]:g}; expected finite numbers within +-{MAX_CHANNEL_VALUE:g}")
+    return _build_motion(hierarchy, table, frame_time)
 
 
 def _build_motion(hierarchy: _HierarchyParser, values: np.ndarray, frame_time: float) -> BvhMotion:
@@ -375,24 +407,25 @@ def _hierarchy_text(motion: BvhMotion, precision: int) -> str:
     for j, parent in enumerate(motion.parents.tolist()):
         children[parent].append(j)
     out = ["HIERARCHY"]
-
-    def emit(j: int, depth: int) -> None:
+    # (joint, depth, opening): an explicit stack, so thousands of nested joints need no recursion
+    stack = [(root, 0, True) for root in reversed(children[-1])]
+    while stack:
+        j, depth, opening = stack.pop()
         pad = "\t" * depth
+        if not opening:
+            if j in motion.end_sites:
+                out.extend([f"{pad}\tEnd Site", f"{pad}\t{{"])
+                out.append(f"{pad}\t\tOFFSET {_format_vector(motion.end_sites[j], precision)}")
+                out.append(f"{pad}\t}}")
+            out.append(pad + "}")
+            continue
         out.append(f"{pad}{'ROOT' if motion.parents[j] < 0 else 'JOINT'} {motion.names[j]}")
         out.append(pad + "{")
         out.append(f"{pad}\tOFFSET {_format_vector(motion.offsets[j], precision)}")
         channels = motion.channels[j]
         out.append(f"{pad}\tCHANNELS {len(channels)} {' '.join(channels)}".rstrip())
-        for child in children[j]:
-            emit(child, depth + 1)
-        if j in motion.end_sites:
-            out.extend([f"{pad}\tEnd Site", f"{pad}\t{{"])
-            out.append(f"{pad}\t\tOFFSET {_format_vector(motion.end_sites[j], precision)}")
-            out.append(f"{pad}\t}}")
-        out.append(pad + "}")
-
-    for root in children[-1]:
-        emit(root, 0)
+        stack.append((j, depth, False))
+        stack.extend((child, depth + 1, True) for child in reversed(children[j]))
     return "\n".join(out) + "\n"
 
 
