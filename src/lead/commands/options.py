@@ -30,10 +30,11 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, several_steps: bool 
 
 
 def check_sampling_arguments(args: argparse.Namespace):
-    """Validate --guidance/--sampler/--steps/--device before any model loads; → the torch device."""
+    """Validate --guidance/--sampler/--steps/--device before any model loads; → the device name ('cpu', 'cuda:0').
+    Imports neither torch nor diffusers for the CPU, so a refusal costs no model or library load."""
     import math
 
-    from lead.diffusion import check_steps
+    from lead.diffusion.schedules import check_steps
     from lead.errors import LeadError
 
     for steps in args.steps if isinstance(args.steps, list) else [args.steps]:
@@ -41,10 +42,8 @@ def check_sampling_arguments(args: argparse.Namespace):
     if args.guidance is not None and (not math.isfinite(args.guidance) or args.guidance < 0):
         raise LeadError(f"--guidance must be a finite number >= 0, got {args.guidance}")
     if args.foot_cleanup is not None:
-        from lead.motion.contacts import check_foot_cleanup
-
-        check_foot_cleanup(args.foot_cleanup, "--foot-cleanup")
-    return defaults.resolve_device(args.device)
+        defaults.check_foot_cleanup(args.foot_cleanup, "--foot-cleanup")
+    return defaults.check_device(args.device)
 
 
 def apply_decoding_arguments(pipeline, args: argparse.Namespace):

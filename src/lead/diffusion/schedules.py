@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from diffusers import (
-    DDIMScheduler,
-    DDPMScheduler,
-    DPMSolverMultistepScheduler,
-    EulerDiscreteScheduler,
-    LCMScheduler,
-    UniPCMultistepScheduler,
-)
+from typing import TYPE_CHECKING
 
 from lead import defaults
 from lead.errors import LeadError
+
+if TYPE_CHECKING:  # diffusers costs ~1 s to import (torch._dynamo, scipy.stats): each factory imports its own
+    from diffusers import DDIMScheduler, DDPMScheduler
 
 BETAS = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
 PREDICTION = "epsilon"
@@ -28,6 +23,8 @@ SCHEDULE = dict(**BETAS, clip_sample=False, prediction_type=PREDICTION)
 
 
 def make_training_scheduler() -> DDPMScheduler:
+    from diffusers import DDPMScheduler
+
     return DDPMScheduler(variance_type="fixed_small", **SCHEDULE)
 
 
@@ -50,15 +47,21 @@ class Sampler:
 
 def _ddim(prediction_type: str):
     # MLD's sampler: "leading" spacing with steps_offset 1, so 1000 steps would start past t = 999.
+    from diffusers import DDIMScheduler
+
     return DDIMScheduler(set_alpha_to_one=False, steps_offset=1, **{**SCHEDULE, "prediction_type": prediction_type})
 
 
 def _dpmpp(prediction_type: str):
+    from diffusers import DPMSolverMultistepScheduler
+
     return DPMSolverMultistepScheduler(**BETAS, prediction_type=prediction_type, algorithm_type="dpmsolver++",
                                        solver_order=2, timestep_spacing="trailing")
 
 
 def _unipc(prediction_type: str):
+    from diffusers import UniPCMultistepScheduler
+
     return UniPCMultistepScheduler(**BETAS, prediction_type=prediction_type, solver_order=2,
                                    timestep_spacing="trailing")
 
@@ -67,11 +70,15 @@ LCM_ORIGINAL_STEPS = 50  # the DDIM grid the consistency student was distilled o
 
 
 def _lcm(prediction_type: str):
+    from diffusers import LCMScheduler
+
     return LCMScheduler(**BETAS, prediction_type=prediction_type, clip_sample=False, set_alpha_to_one=False,
                         original_inference_steps=LCM_ORIGINAL_STEPS, timestep_scaling=10.0)
 
 
 def _euler(prediction_type: str):
+    from diffusers import EulerDiscreteScheduler
+
     return EulerDiscreteScheduler(**BETAS, prediction_type=prediction_type, timestep_spacing="trailing")
 
 

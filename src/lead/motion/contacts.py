@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lead.errors import LeadError
+from lead.defaults import check_foot_cleanup as check_foot_cleanup  # lives with the light checks (no numpy)
 from lead.motion import rotations as rot
 from lead.motion.features import feature_slices, features_to_joints, recover_root
 from lead.motion.skeleton import Skeleton, resolve_skeleton
@@ -67,13 +67,6 @@ class FootCleanup:
         if self.speed_high is not None and not 0 <= self.speed_low < self.speed_high:
             raise ValueError("speeds must satisfy 0 <= speed_low < speed_high, "
                              f"got {self.speed_low}, {self.speed_high}")
-
-
-def check_foot_cleanup(strength: float, name: str = "foot_cleanup") -> float:
-    """The cleanup strength, checked: a finite number in [0, 1]."""
-    if not isinstance(strength, int | float) or not np.isfinite(strength) or not 0 <= strength <= 1:
-        raise LeadError(f"{name} must be a number from 0 (off) to 1 (feet fully pinned), got {strength}")
-    return float(strength)
 
 
 def _gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
