@@ -82,6 +82,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             parser.add_argument("--no-align", action="store_true", help="ablation: drop the alignment loss")
             parser.add_argument("--no-rec", action="store_true", help="ablation: drop the reconstruction loss")
             parser.add_argument("--no-kl", action="store_true", help="ablation: drop the batch-distribution KL")
+            group = parser.add_argument_group(
+                "realigner variants (docs/realignment.md)",
+                "e.g. a denoising realigner fine-tuned from the shipped projector: lead train projector --data "
+                "bandai-hml --out models/abl --init-from models/abl --denoise-max-t 301 --name projector-denoise")
+            group.add_argument("--align-mode", choices=["mean", "token", "attention"], default=None,
+                               help="what L_align compares with the caption for a multi-token latent: the mean of "
+                                    "the projected tokens (default), every token, or an attention-pooled summary")
+            group.add_argument("--rec-reduction", choices=["mean", "sum"], default=None,
+                               help="L_rec as a mean over elements (default) or the paper's squared L2 norm (sum)")
+            group.add_argument("--init-from", default=None, metavar="MODEL",
+                               help="start from MODEL/projector's weights and architecture (a model or projector "
+                                    "folder) with a fresh optimiser")
+            group.add_argument("--denoise-max-t", type=int, default=None, metavar="T",
+                               help="train a denoising realigner: it reads OUT/denoiser's own estimate of each "
+                                    "training latent, noised to a level in 1..T (MLD's DDIM grid, at most 981) and "
+                                    "sampled back, and reconstructs the true latent")
+            group.add_argument("--denoise-guidance", type=float, default=4.0,
+                               help="with --denoise-max-t: the guidance scale of those estimates (default 4)")
+            group.add_argument("--denoise-fraction", type=float, default=0.75,
+                               help="with --denoise-max-t: share of each batch given the estimate, the rest the "
+                                    "clean latent (default 0.75)")
         add_trainer_arguments(parser)
         parser.set_defaults(func=run, stage=stage)
 
@@ -117,8 +138,19 @@ def run(args: argparse.Namespace) -> int:
         path = stages.train_lcm(settings, args.teacher, args.guidance_embedding_dim, args.w_min, args.w_max,
                                 args.ddim_timesteps, args.ema_decay, args.huber_c)
     else:
+        overrides = {name: getattr(args, name) for name in ("align_mode", "rec_reduction")
+                     if getattr(args, name) is not None}
+        denoising = None
+        if args.denoise_max_t is not None:
+            from lead.train.realign import DenoisingInputs
+
+            try:
+                denoising = DenoisingInputs(args.denoise_max_t, args.denoise_guidance, args.denoise_fraction)
+            except ValueError as error:
+                raise LeadError(f"--denoise-*: {error}") from None
         path = stages.train_projector(
-            settings, args.architecture, args.name, not args.no_align, not args.no_rec, not args.no_kl
+            settings, args.architecture, args.name, not args.no_align, not args.no_rec, not args.no_kl,
+            overrides, args.init_from, denoising,
         )
     import os
 

@@ -13,6 +13,14 @@ from lead.models.config import Component, choose_preset
 from lead.models.layers import SinusoidalPositionalEncoding, SkipTransformerEncoder, encoder_block, encoder_layer
 
 ARCHITECTURES = ("transformer", "skip", "mlp")
+# How L_align reads a multi-token latent's projection: "mean" of the projected tokens (the first
+# implementation), "token" (every projected token aligned to the caption), "attention" (a learned query
+# attends over the projected tokens; the pooled summary is aligned). A one-token latent (MLD's) is the
+# same under all three.
+ALIGN_MODES = ("mean", "token", "attention")
+# L_rec reduction: "mean" over all elements (torch's mse_loss), "sum" over a latent's elements and mean
+# over the batch (the paper's squared L2 norm, Eq. 4).
+REC_REDUCTIONS = ("mean", "sum")
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class ProjectorConfig:
     lambda_rec: float = 4.7036
     lambda_align: float = 2.1591
     lambda_var: float = 0.0596
+    align_mode: str = "mean"
+    rec_reduction: str = "mean"
 
     @classmethod
     def preset(cls, name: str, **overrides) -> ProjectorConfig:
@@ -101,9 +111,16 @@ class LatentProjector(Component, nn.Module):
         super().__init__()
         if config.architecture not in ARCHITECTURES:
             raise ValueError(f"unknown projector architecture {config.architecture!r}; use one of {ARCHITECTURES}")
+        if config.align_mode not in ALIGN_MODES:
+            raise ValueError(f"unknown align_mode {config.align_mode!r}; use one of {ALIGN_MODES}")
+        if config.rec_reduction not in REC_REDUCTIONS:
+            raise ValueError(f"unknown rec_reduction {config.rec_reduction!r}; use one of {REC_REDUCTIONS}")
         self.config = config
         self.encoder = _Branch(config, config.latent_dim, config.text_dim)
         self.decoder = _Branch(config, config.text_dim, config.latent_dim)
+        if config.align_mode == "attention":
+            self.pool_query = nn.Parameter(torch.zeros(1, 1, config.text_dim))
+            self.pool_key = nn.Linear(config.text_dim, config.text_dim)
 
     def encode(self, latent: torch.Tensor) -> torch.Tensor:
         return self.encoder(latent)
@@ -115,19 +132,40 @@ class LatentProjector(Component, nn.Module):
         """The realignment used at inference: D_proj(E_proj(z))."""
         return self.decode(self.encode(latent))
 
+    def summary(self, projected: torch.Tensor) -> torch.Tensor:
+        """What L_align compares with the caption: `[B, S, text_dim]` → `[B, text_dim]`, or `[B, S, text_dim]`
+        for per-token alignment."""
+        mode = self.config.align_mode
+        if mode == "token":
+            return projected
+        if mode == "attention":
+            scores = (self.pool_key(projected) * self.pool_query).sum(-1) / projected.shape[-1] ** 0.5  # [B, S]
+            return (scores.softmax(-1).unsqueeze(-1) * projected).sum(1)
+        return projected.mean(1)
+
     def loss(
         self, latent: torch.Tensor, text_embedding: torch.Tensor,
         use_align: bool = True, use_rec: bool = True, use_var: bool = True,
+        source: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Paper Eq. 3–7. latent `[B, S, D]` (VAE space), text_embedding `[B, text_dim]` (pooled)."""
-        projected = self.encode(latent)
+        """Paper Eq. 3–7. latent `[B, S, D]` (z space): the target; text_embedding `[B, text_dim]` (pooled).
+
+        `source` (default: `latent`) is what the projector reads. A denoising realigner reads the denoiser's
+        own estimate of `latent` and learns to reconstruct the true one (`lead.train.stages.ProjectorStage`).
+        """
+        source = latent if source is None else source
+        projected = self.encode(source)
         reconstructed = self.decode(projected)
-        align = (1 - F.cosine_similarity(projected.mean(1), text_embedding, dim=-1)).mean()
-        # Mean over elements (torch's mse_loss) rather than a sum, so that λ_rec and λ_align keep
-        # the balance the paper tuned whatever the latent width.
-        rec = F.mse_loss(reconstructed, latent)
+        summary = self.summary(projected)
+        target = text_embedding if summary.dim() == 2 else text_embedding.unsqueeze(1).expand_as(summary)
+        align = (1 - F.cosine_similarity(summary, target, dim=-1)).mean()
+        if self.config.rec_reduction == "sum":
+            rec = (reconstructed - latent).pow(2).flatten(1).sum(1).mean()
+        else:
+            # Mean over elements, so that λ_rec and λ_align keep the balance the paper tuned for a 256-d latent
+            # whatever the latent width (with "sum" a 25x128 latent's L_rec outweighs L_align 3,200-fold).
+            rec = F.mse_loss(reconstructed, latent)
         var = batch_gaussian_kl(latent, reconstructed)
         c = self.config
         total = (c.lambda_align * align * use_align + c.lambda_rec * rec * use_rec + c.lambda_var * var * use_var)
         return {"loss": total, "align": align, "rec": rec, "var": var}
-

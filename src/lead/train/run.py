@@ -165,22 +165,50 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
 
 
 def train_projector(
-    settings: TrainSettings, architecture: str, name: str, use_align: bool, use_rec: bool, use_var: bool
+    settings: TrainSettings, architecture: str, name: str, use_align: bool, use_rec: bool, use_var: bool,
+    overrides: dict | None = None, init_from: str | Path | None = None, denoising=None,
 ) -> Path:
-    from lead.models.projector import ProjectorConfig
+    """Stage 3. `overrides`: ProjectorConfig fields (align_mode, rec_reduction); `init_from`: a model or
+    projector folder whose weights start the run; `denoising`: a `DenoisingInputs` for a denoising realigner
+    (reads OUT/denoiser's estimates of the training latents)."""
+    from lead.models.projector import LatentProjector, ProjectorConfig
     from lead.train.stages import ProjectorStage
 
     bundle, vae, normalizer = _frozen_parts(settings)
     if not bundle.text_encoder_identity:
         raise LeadError(f"{settings.out}: train the denoiser before the projector (it fixes the text encoder)")
     encoder = build_text_encoder(bundle.text_encoder, bundle.text_encoder_path)
-    config = ProjectorConfig.preset(
-        settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim,
-        text_dim=encoder.dim, architecture=architecture,
-    )
+    weights = None
+    if init_from is not None:
+        folder = Path(init_from)
+        folder = folder / "projector" if (folder / "projector" / "config.json").is_file() else folder
+        if not (folder / "config.json").is_file():
+            raise LeadError(f"--init-from {init_from}: no projector there (give a model folder holding projector/, "
+                            "or a projector folder)")
+        start = LatentProjector.load(folder)
+        if (start.config.latent_size, start.config.latent_dim, start.config.text_dim) != (
+                vae.config.latent_size, vae.config.latent_dim, encoder.dim):
+            raise LeadError(f"--init-from {folder} maps {start.config.latent_size}x{start.config.latent_dim} latents "
+                            f"to {start.config.text_dim}-d text; this model needs {vae.config.latent_size}x"
+                            f"{vae.config.latent_dim} and {encoder.dim}-d")
+        config = dataclasses.replace(start.config, **(overrides or {}))
+        weights = start.state_dict()
+    else:
+        config = ProjectorConfig.preset(
+            settings.preset, latent_size=vae.config.latent_size, latent_dim=vae.config.latent_dim,
+            text_dim=encoder.dim, architecture=architecture, **(overrides or {}),
+        )
+    denoiser = None
+    if denoising is not None:
+        denoiser = _ddpm_denoiser(settings.out / "denoiser", vae, "the denoiser",
+                                  "a denoising realigner reads OUT/denoiser: train it on this VAE first")
     torch.manual_seed(settings.seed)  # the weights' initialisation follows --seed
     module = ProjectorStage(config, vae, encoder, bundle.latent_scale, settings.lr, settings.seed,
-                            use_align, use_rec, use_var)
+                            use_align, use_rec, use_var, denoiser, denoising)
+    if weights is not None:
+        missing, _ = module.projector.load_state_dict(weights, strict=False)  # a new attention pool starts fresh
+        if any(not key.startswith("pool_") for key in missing):
+            raise LeadError(f"--init-from {init_from}: its weights do not fit this projector ({missing[:3]})")
     module.schedule = _schedule(settings)
     train_loader, val_loader = make_loaders(settings, bundle.skeleton, normalizer)
     trainer = fit(module, settings, name, train_loader, val_loader)

@@ -197,18 +197,30 @@ class DenoiserStage(_Conditioned):
 
 
 class ProjectorStage(_Conditioned):
-    """Stage 3: LEAD's realignment losses on frozen VAE latents and text embeddings."""
+    """Stage 3: LEAD's realignment losses on frozen VAE latents and text embeddings. With `denoising`
+    (a `lead.train.realign.DenoisingInputs`) and the frozen `denoiser`, the projector reads the model's own
+    estimate of each latent and reconstructs the true one (a denoising realigner)."""
 
     def __init__(self, config: ProjectorConfig, vae: MotionVAE, text_encoder: TextEncoder, latent_scale: float,
                  lr: float = 1e-4, seed: int = 0, use_align: bool = True, use_rec: bool = True,
-                 use_var: bool = True) -> None:
+                 use_var: bool = True, denoiser: LatentDenoiser | None = None, denoising=None) -> None:
         super().__init__(vae, text_encoder, latent_scale, lr, seed)
         self.projector = LatentProjector(config)
         self.switches = dict(use_align=use_align, use_rec=use_rec, use_var=use_var)
+        if (denoiser is None) != (denoising is None):
+            raise ValueError("a denoising realigner needs both the denoiser and its DenoisingInputs")
+        # Kept out of the module tree like the text encoder: frozen, never checkpointed.
+        self._denoiser = [denoiser.eval().requires_grad_(False)] if denoiser is not None else []
+        self.denoising = denoising
 
     def trainable(self) -> torch.nn.Module:
         return self.projector
 
     def losses(self, batch: dict, generator: torch.Generator) -> dict[str, torch.Tensor]:
         latent = self.latents(batch, generator)
-        return self.projector.loss(latent, self.text_embeddings(batch["captions"]), **self.switches)
+        text = self.text_embeddings(batch["captions"])
+        source = None
+        if self.denoising is not None:
+            denoiser = self._denoiser[0].to(self.device)
+            source = self.denoising.estimate(denoiser, latent, text, self.empty_embedding(), generator)
+        return self.projector.loss(latent, text, source=source, **self.switches)

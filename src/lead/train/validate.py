@@ -140,6 +140,10 @@ def check_stage_options(args) -> None:
         _finite("--w-max", args.w_max)
         _finite("--huber-c", args.huber_c, low_open=True)
         _at_least("--guidance-embedding-dim", get("guidance_embedding_dim"))
+    if args.stage == "projector":
+        _at_least("--denoise-max-t", get("denoise_max_t"), 1, 981)
+        _finite("--denoise-guidance", get("denoise_guidance"))
+        _finite("--denoise-fraction", get("denoise_fraction"), 0.0, 1.0, low_open=True)
 
 
 def _check_devices(settings) -> None:
