@@ -244,3 +244,11 @@ def test_bad_or_busy_port_is_refused_before_the_model_loads(capsys):
         taken.listen()
         assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2
     assert "choose another --port" in capsys.readouterr().err
+
+
+def test_api_docs_load_only_the_packages_own_files(client):
+    for page, asset in (("/docs", "/static-docs/swagger-ui-bundle.js"), ("/redoc", "/static-docs/redoc.standalone.js")):
+        html = client.get(page).text
+        assert asset in html and "cdn" not in html.lower() and "googleapis" not in html, page
+        assert client.get(asset).status_code == 200
+    assert client.get("/static-docs/swagger-ui.css").status_code == 200

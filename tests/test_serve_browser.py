@@ -1,7 +1,8 @@
 """A real browser on the page: `lead serve` in a subprocess, Debian's headless Chromium driven over the
 DevTools protocol (on a pipe: no websocket client, no browser download). It types a prompt, clicks
 Generate, waits until the animation plays and checks the page state and a screenshot showing both figures.
-LEAD_SERVE_SCREENSHOT=docs/serve.png saves the screenshot."""
+LEAD_SERVE_SCREENSHOT=docs/serve.png saves the screenshot. The API docs page (/docs) is opened with every host but
+the server's unreachable; LEAD_DOCS_SCREENSHOT=docs/api_docs.png saves its screenshot."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class DevTools:
     """The Chrome DevTools protocol over --remote-debugging-pipe: JSON messages ending in NUL, the browser
     reads commands on its fd 3 and writes answers and events on its fd 4."""
 
-    def __init__(self, chromium: str, profile: Path) -> None:
+    def __init__(self, chromium: str, profile: Path, extra_flags: tuple[str, ...] = ()) -> None:
         commands_read, self._commands = os.pipe()
         self._answers, answers_write = os.pipe()
         # the child's ends above 9, so that the shell's "3<&N 4>&M" never overwrites one with the other
@@ -47,7 +48,8 @@ class DevTools:
         flags = ["--headless", "--no-sandbox", "--disable-dev-shm-usage", "--no-first-run",
                  "--no-default-browser-check", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
                  "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-                 f"--window-size={WIDTH},{HEIGHT}", f"--user-data-dir={profile}", "--remote-debugging-pipe"]
+                 f"--window-size={WIDTH},{HEIGHT}", f"--user-data-dir={profile}", "--remote-debugging-pipe",
+                 *extra_flags]
         shell = f'exec "$0" "$@" 3<&{commands_read} 4>&{answers_write} {commands_read}<&- {answers_write}>&-'
         self.process = subprocess.Popen(["bash", "-c", shell, chromium, *flags],
                                         pass_fds=(commands_read, answers_write),
@@ -229,3 +231,42 @@ def test_page_generates_and_plays_lead_and_mld(server_url, tmp_path):
     _, mld_blue = _figure_pixels(views[:, half:])
     assert lead_orange > 300, f"no LEAD figure in the screenshot ({lead_orange} orange pixels of {width} wide)"
     assert mld_blue > 300, f"no MLD figure in the screenshot ({mld_blue} blue pixels)"
+
+
+# The network off for the browser: every host name fails to resolve except the loopback address the server is on.
+OFFLINE = ("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",)
+
+
+def test_api_docs_render_offline(server_url, tmp_path):
+    """/docs is Swagger UI from the package's own files: with no other host reachable it still renders the API."""
+    from PIL import Image
+
+    browser = DevTools(CHROMIUM, tmp_path / "profile", extra_flags=OFFLINE)
+    try:
+        target = browser.send("Target.createTarget", url="about:blank")["targetId"]
+        session = browser.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        browser.send("Emulation.setDeviceMetricsOverride", session, width=WIDTH, height=HEIGHT, deviceScaleFactor=1,
+                     mobile=False)
+
+        def evaluate(expression: str):
+            result = browser.send("Runtime.evaluate", session, expression=expression, returnByValue=True)
+            if "exceptionDetails" in result:
+                raise AssertionError(f"{expression}: {result['exceptionDetails']}")
+            return result["result"].get("value")
+
+        browser.send("Page.navigate", session, url=server_url + "/docs")
+        _wait(evaluate, "document.querySelectorAll('#swagger-ui .opblock').length > 0", 30,
+              "Swagger UI to render the API's operations")
+        assert "lead serve" in evaluate("document.querySelector('#swagger-ui .info .title').textContent")
+        paths = evaluate("[...document.querySelectorAll('#swagger-ui .opblock-summary-path')].map(e => e.textContent)")
+        assert any("/api/generate" in path for path in paths), paths
+        loaded = evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(url.startswith(server_url) for url in loaded), loaded  # nothing from a CDN
+        shot = browser.send("Page.captureScreenshot", session, format="png")["data"]
+    finally:
+        browser.close()
+    png = base64.b64decode(shot)
+    if os.environ.get("LEAD_DOCS_SCREENSHOT"):
+        Path(os.environ["LEAD_DOCS_SCREENSHOT"]).write_bytes(png)
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert image.shape[:2] == (HEIGHT, WIDTH) and image.std() > 10  # drawn, not a blank page

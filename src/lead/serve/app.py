@@ -27,6 +27,7 @@ from lead.diffusion import check_steps, get_sampler
 from lead.errors import LeadError
 from lead.pipeline import DEFAULT
 from lead.serve.concepts import ConceptRegistry, check_session
+from lead.serve.docs import install_offline_docs
 from lead.serve.files import FileStore
 from lead.serve.limits import ServeLimits
 from lead.serve.schemas import ConceptResponse, GenerateRequest, GenerateResponse
@@ -216,7 +217,7 @@ def create_app(pipe, limits: ServeLimits | None = None, folder: str | Path | Non
             if owned:
                 shutil.rmtree(root, ignore_errors=True)
 
-    app = FastAPI(title="lead serve", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="lead serve", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Text to 3D human motion with LEAD and the MLD baseline, side by side.")
     app.state.server = server
     app.add_middleware(BodyLimit, limit=server.limits.max_upload_bytes + 64 * 1024)
@@ -260,5 +261,6 @@ def create_app(pipe, limits: ServeLimits | None = None, folder: str | Path | Non
     async def index():
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    install_offline_docs(app)  # /docs from the package's own Swagger UI files: works offline
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
