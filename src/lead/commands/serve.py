@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", help="model folder (default: the small model shipped with lead)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests addressed to NAME (the Host header); bound to a loopback address "
+                             "the server answers only localhost, 127.0.0.1 and [::1]; repeatable")
     parser.add_argument("--out", help="keep the generated files in this folder (default: a temporary folder "
                                       "removed when the server stops)")
     parser.add_argument("--max-batch", type=int, default=limits.max_batch,
@@ -78,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         raise LeadError(f"--port must be in 0..65535, got {args.port}")
     if args.max_batch < 1 or args.max_queue < 1:
         raise LeadError("--max-batch and --max-queue must be at least 1")
+    for name in args.allow_host:
+        if not name.strip() or any(char in name for char in "/@ \t"):
+            raise LeadError(f"--allow-host {name!r}: expected a host name such as myhost.local (no scheme, path or "
+                            "spaces)")
     if args.threads is not None and args.threads < 1:
         raise LeadError(f"--threads must be at least 1 (or leave it out: torch's choice), got {args.threads}")
     if not _is_loopback(args.host):
@@ -97,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
     print("lead serve: loading the model ...", file=sys.stderr, flush=True)
     pipe = TextToMotionPipeline.from_pretrained(args.model).to(device)
     limits = replace(ServeLimits(), max_batch=args.max_batch, max_queue=args.max_queue)
-    app = create_app(pipe, limits, args.out)
+    hosts = None  # bound to a public address: the user chose to answer any name
+    if _is_loopback(args.host) or args.allow_host:
+        from lead.serve.guard import HostAllowList
+
+        hosts = HostAllowList(args.port, args.allow_host)
+    app = create_app(pipe, limits, args.out, hosts=hosts)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False)
     server = uvicorn.Server(config)
     if args.port != 0:

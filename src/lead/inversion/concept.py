@@ -78,13 +78,30 @@ def save_concept(path: str | os.PathLike, concept: Concept) -> Path:
     return target
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _json_field(metadata: dict[str, str], key: str, default, path: Path):
+    """A JSON metadata field, of the type of `default` (a list of strings for `examples`, of numbers for
+    `losses`, an object for `model`); anything else is one line naming the field, never a TypeError."""
     if key not in metadata:
         return default
     try:
-        return json.loads(metadata[key])
+        value = json.loads(metadata[key])
     except json.JSONDecodeError as error:
         raise LeadError(f"concept {path}: metadata field {key!r} is not valid JSON ({error})") from None
+    except RecursionError:  # "[[[[...]]]]" 100,000 deep
+        raise LeadError(f"concept {path}: metadata field {key!r} is nested too deeply to be what lead invert "
+                        "writes") from None
+    expected = {"examples": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+                             "a list of file names"),
+                "losses": (lambda v: isinstance(v, list) and all(_is_number(x) for x in v), "a list of numbers"),
+                "model": (lambda v: isinstance(v, dict), "a JSON object")}.get(key)
+    if expected is not None and not expected[0](value):
+        raise LeadError(f"concept {path}: metadata field {key!r} must be {expected[1]}, got "
+                        f"{json.dumps(value)[:60]}; re-run lead invert")
+    return value
 
 
 def _number(metadata: dict[str, str], key: str, kind, path: Path):
@@ -118,6 +135,9 @@ def load_concept(path: str | os.PathLike) -> Concept:
         raise LeadError(f"{path} is not a lead concept file (metadata format={metadata.get('format')!r})")
     if embedding is None:
         raise LeadError(f"concept {path} has no 'embedding' tensor; re-run lead invert")
+    if embedding.dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):  # e.g. F8_E4M3
+        raise LeadError(f"concept {path}: 'embedding' is {str(embedding.dtype).removeprefix('torch.')}, expected "
+                        "float32 (or float16/bfloat16/float64); re-run lead invert")
     if embedding.dim() != 1 or not embedding.is_floating_point() or not torch.isfinite(embedding).all():
         raise LeadError(f"concept {path}: 'embedding' must be a finite 1-D float vector, got {tuple(embedding.shape)}")
     missing = [key for key in REQUIRED if not metadata.get(key)]

@@ -5,6 +5,7 @@
     worker.py    one thread that merges queued requests into batches and runs the pipeline
     files.py     the files the server wrote, by id (npy now; BVH and mp4 on first download)
     concepts.py  uploaded concept files (lead invert), per page session
+    guard.py     Host allow-list, Origin check and body bound, before any route
     app.py       the FastAPI routes, error answers and the static page (static/)
 """
 

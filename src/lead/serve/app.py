@@ -29,6 +29,7 @@ from lead.pipeline import DEFAULT
 from lead.serve.concepts import ConceptRegistry, check_session
 from lead.serve.docs import install_offline_docs
 from lead.serve.files import FileStore
+from lead.serve.guard import HostAllowList, RequestGuard
 from lead.serve.limits import ServeLimits
 from lead.serve.schemas import ConceptResponse, GenerateRequest, GenerateResponse
 from lead.serve.worker import BatchWorker, Busy, Job
@@ -136,31 +137,6 @@ class Server:
         }
 
 
-class BodyLimit:
-    """ASGI middleware: a request body over `limit` bytes is answered 413 (by its Content-Length) or cut off
-    (a chunked body stops being read there), so no upload or JSON body can fill memory or disk."""
-
-    def __init__(self, app, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            response = _error(413, f"the request body is {int(declared)} bytes; at most {self.limit} are accepted")
-            return await response(scope, receive, send)
-        seen = 0
-
-        async def limited():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            return {"type": "http.disconnect"} if seen > self.limit else message
-
-        return await self.app(scope, limited, send)
-
-
 def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
@@ -200,9 +176,11 @@ def jsonable(errors) -> list:
              "type": str(item.get("type", ""))} for item in errors]
 
 
-def create_app(pipe, limits: ServeLimits | None = None, folder: str | Path | None = None) -> FastAPI:
+def create_app(pipe, limits: ServeLimits | None = None, folder: str | Path | None = None,
+               hosts: HostAllowList | None = None) -> FastAPI:
     """The app around `pipe`. Files go under `folder` (default: a temporary folder removed at shutdown).
-    The worker starts with the app (lifespan) and `app.state.server` holds the shared state."""
+    The worker starts with the app (lifespan) and `app.state.server` holds the shared state. `hosts`: the Host
+    names answered (None: any; `lead serve` passes the loopback names when bound to a loopback address)."""
     owned = folder is None
     root = Path(tempfile.mkdtemp(prefix="lead-serve-")) if owned else Path(folder)
     server = Server(pipe, limits or ServeLimits(), root)
@@ -220,7 +198,12 @@ def create_app(pipe, limits: ServeLimits | None = None, folder: str | Path | Non
     app = FastAPI(title="lead serve", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Text to 3D human motion with LEAD and the MLD baseline, side by side.")
     app.state.server = server
-    app.add_middleware(BodyLimit, limit=server.limits.max_upload_bytes + 64 * 1024)
+    upload_limit = server.limits.max_upload_bytes + 64 * 1024  # the file and its multipart framing
+
+    def body_limit(path: str) -> int:
+        return upload_limit if path == "/api/concepts" else server.limits.max_json_bytes
+
+    app.add_middleware(RequestGuard, body_limit=body_limit, hosts=hosts)
     _install_error_handlers(app)
 
     @app.get("/api/info", summary="The model, its skeleton, the samplers and the server's limits")

@@ -16,5 +16,6 @@ class ServeLimits:
     max_batch: int = 32  # rows (prompt × sample) merged into one pipeline call; the pipeline's sweet spot
     max_generations: int = 500  # generations whose files stay downloadable; older ones are deleted
     max_upload_bytes: int = 4 * 1024 * 1024  # a concept file is a few kB of embedding plus metadata
+    max_json_bytes: int = 64 * 1024  # any other body (a generate request is a few hundred bytes)
     max_sessions: int = 200  # pages that uploaded concepts; the least recently used is forgotten
     max_concepts_per_session: int = 16
