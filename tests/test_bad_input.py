@@ -15,7 +15,21 @@ from lead.cli import main
 from lead.models.bundle import default_model_path
 
 FEATURES = Path(__file__).parent / "fixtures" / "humanml3d-reference" / "new_joint_vecs" / "012314.npy"
-EVALUATOR = Path("/work/runs/evaluators/bandai")
+REFERENCE = FEATURES.parent.parent
+
+
+@pytest.fixture(scope="module")
+def evaluator(tmp_path_factory) -> Path:
+    """A tiny random T2M evaluator in our folder format (what `lead train evaluator` writes)."""
+    from lead.evaluation.evaluator import EvaluatorConfig, T2MEvaluator
+    from lead.evaluation.word_vectorizer import MiniLMWordVectors, WordVectorizer
+
+    config = EvaluatorConfig(dim_word=384, dim_movement_enc_hidden=16, dim_movement_latent=16,
+                             dim_motion_hidden=16, dim_text_hidden=16, dim_coemb_hidden=8)
+    folder = tmp_path_factory.mktemp("evaluator")
+    stats = np.load(REFERENCE / "Mean.npy"), np.load(REFERENCE / "Std.npy")
+    T2MEvaluator(config, *stats, WordVectorizer(MiniLMWordVectors()), seed=1).save(folder)
+    return folder
 
 
 def refused(capsys, *argv: str) -> str:
@@ -102,7 +116,7 @@ BROKEN_EVALUATORS = {
                                                        lambda c: c.__setitem__("max_text_len", "x")),
                                   "field 'max_text_len' must be int"),
     "model.safetensors truncated": (lambda d: (d / "model.safetensors").write_bytes(
-        (EVALUATOR / "model.safetensors").read_bytes()[:5000]), "not a readable safetensors file"),
+        (d / "model.safetensors").read_bytes()[:5000]), "not a readable safetensors file"),
     "vectorizer.json broken": (lambda d: (d / "vectorizer.json").write_text("{"), "is not valid JSON"),
     "vectorizer.json a list": (lambda d: (d / "vectorizer.json").write_text("[1]"), "expected a JSON object"),
     "mean.npy pickled": (lambda d: np.save(d / "mean.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True),
@@ -110,16 +124,15 @@ BROKEN_EVALUATORS = {
 }
 
 
-@pytest.mark.skipif(not EVALUATOR.is_dir(), reason="needs the Bandai T2M evaluator of /work/runs")
 @pytest.mark.parametrize("case", list(BROKEN_EVALUATORS))
-def test_a_broken_evaluator_folder_is_one_line_naming_the_file(tmp_path, case):
+def test_a_broken_evaluator_folder_is_one_line_naming_the_file(tmp_path, case, evaluator):
     from lead.errors import LeadError
     from lead.evaluation.protocol import load_evaluator
 
     folder = tmp_path / "evaluator"
     folder.mkdir()
     for name in ("config.json", "model.safetensors", "mean.npy", "std.npy", "vectorizer.json"):
-        shutil.copy(EVALUATOR / name, folder / name)
+        shutil.copy(evaluator / name, folder / name)
     breaking, expected = BROKEN_EVALUATORS[case]
     breaking(folder)
     with pytest.raises(LeadError) as caught:
