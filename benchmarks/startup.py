@@ -1,0 +1,86 @@
+"""Start-up time of the `lead` command, end to end (a fresh process each run, as a user types it).
+
+    python benchmarks/startup.py --runs 5
+
+Times one LCM step with the shipped model (`lead generate "..." --sampler lcm --steps 1 --format none`, target
+≤ 3 s) and the refusals that need no model (occupied --out, numbers out of range, missing files; target < 1.5 s),
+and prints a markdown table of the median, fastest and slowest wall time of each. Each run is a whole process:
+interpreter start, imports, model load, generation and writing files. The machine's load average is printed with
+the table: on shared cores read the medians against it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LEAD = [sys.executable, "-m", "lead.cli"]
+TEXT = "a person walks forward"
+GENERATE = ["generate", TEXT, "--sampler", "lcm", "--steps", "1", "--format", "none"]
+TARGETS = {"generate": 3.0, "refusal": 1.5}
+
+
+def cases(scratch: Path) -> list[tuple[str, str, list[str], int]]:
+    """(name, kind, argv after `lead`, expected exit status); `{run}` in argv becomes the run's own folder."""
+    occupied = scratch / "occupied"
+    occupied.mkdir()
+    (occupied / "000_a_person_walks_forward.npy").write_bytes(b"")
+    return [
+        ("generate, lcm 1 step, --format none", "generate", [*GENERATE, "--out", "{run}"], 0),
+        ("refuse: occupied --out", "refusal", [*GENERATE, "--out", str(occupied)], 2),
+        ("refuse: --steps 0", "refusal", [*GENERATE[:4], "--steps", "0", "--out", "{run}"], 2),
+        ("refuse: --seconds -1", "refusal", [*GENERATE, "--seconds", "-1", "--out", "{run}"], 2),
+        ("refuse: --foot-cleanup 2", "refusal", [*GENERATE, "--foot-cleanup", "2", "--out", "{run}"], 2),
+        ("refuse: missing --concept file", "refusal",
+         [*GENERATE, "--concept", str(scratch / "missing.safetensors"), "--out", "{run}"], 2),
+        ("refuse: missing --prompts file", "refusal",
+         ["generate", "--prompts", str(scratch / "missing.txt"), "--out", "{run}"], 2),
+        ("lead --help", "refusal", ["--help"], 0),
+    ]
+
+
+def time_once(argv: list[str], expected: int, env: dict) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([*LEAD, *argv], capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode != expected:
+        raise SystemExit(f"lead {' '.join(argv)} exited {done.returncode}, expected {expected}:\n{done.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="processes per case (default 5); the median is reported")
+    args = parser.parse_args()
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="lead-startup-") as folder:
+        scratch = Path(folder)
+        table = cases(scratch)
+        times: dict[str, list[float]] = {name: [] for name, *_ in table}
+        for run in range(args.runs + 1):  # the first round warms the page cache and is not counted
+            for name, _kind, argv, expected in table:
+                out = scratch / f"run-{run}-{len(times[name])}-{abs(hash(name))}"
+                elapsed = time_once([a.replace("{run}", str(out)) for a in argv], expected, env)
+                if run:
+                    times[name].append(elapsed)
+        for name, kind, _argv, _expected in table:
+            median = statistics.median(times[name])
+            target = TARGETS[kind]
+            rows.append(f"| {name} | {median:.2f} | {min(times[name]):.2f} | {max(times[name]):.2f} | "
+                        f"{'≤' if kind == 'generate' else '<'} {target:g} | {'yes' if median <= target else 'NO'} |")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{args.runs} runs per case (median of whole processes), load average {load}, "
+          f"{os.cpu_count()} CPUs, OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}\n")
+    print("| command | median s | fastest s | slowest s | target s | met |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
