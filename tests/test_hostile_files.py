@@ -342,3 +342,62 @@ def test_import_bvh_quiet_names_every_reason_it_points_to(tmp_path, capsys):
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 3 and "each error above" in err[-1]
     assert all("Frame Time inf" in line for line in err[:2])
+
+
+# --- training checkpoints ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained_vae(tmp_path_factory, tiny_dataset) -> Path:
+    out = tmp_path_factory.mktemp("train") / "model"
+    assert main(["train", "vae", "--data", str(tiny_dataset), "--out", str(out), "--preset", "tiny", "--max-steps", "1",
+                 "--batch-size", "2", "--checkpoint-every", "1"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("damage", ["truncated", "middle byte", "empty", "fifo"])
+def test_resume_from_a_damaged_checkpoint_is_one_line_and_writes_nothing(tmp_path, tiny_dataset, trained_vae, capsys,
+                                                                         damage):
+    out = tmp_path / "model"
+    shutil.copytree(trained_vae, out)
+    last = out / "runs" / "vae" / "checkpoints" / "last.ckpt"
+    data = last.read_bytes()
+    last.unlink()
+    if damage == "fifo":
+        fifo(last)
+    else:
+        damaged = {"truncated": data[: len(data) // 2], "empty": b"",
+                   "middle byte": data[:200] + bytes([data[200] ^ 0xFF]) + data[201:]}[damage]
+        last.write_bytes(damaged)
+    before = sorted(str(path.relative_to(out)) for path in out.rglob("*"))
+    line = last_error_line(capsys, ["train", "vae", "--data", str(tiny_dataset), "--out", str(out), "--preset", "tiny",
+                                    "--max-steps", "2", "--batch-size", "2", "--resume"])
+    assert str(last) in line
+    assert ("FIFO" in line) if damage == "fifo" else ("is damaged" in line and "without --resume" in line)
+    assert sorted(str(path.relative_to(out)) for path in out.rglob("*")) == before  # no new log folder
+
+
+def test_checkpoints_are_written_through_a_renamed_temporary_file(trained_vae, tmp_path, tiny_dataset, monkeypatch):
+    """The checkpoint writer is lead.io.atomic_path: a save that fails half-way leaves the old last.ckpt whole."""
+    import torch as torch_module
+
+    from lead.train.common import AtomicCheckpointIO
+
+    target = tmp_path / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"step": 1}, target)
+    whole = target.read_bytes()
+
+    def dies(obj, file):
+        Path(file).write_bytes(b"PK\x03\x04 half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch_module, "save", dies)
+    with pytest.raises(KeyboardInterrupt):
+        AtomicCheckpointIO().save_checkpoint({"step": 2}, target)
+    assert target.read_bytes() == whole and [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_resume_from_a_whole_checkpoint_still_runs(tmp_path, tiny_dataset, trained_vae):
+    out = tmp_path / "model"
+    shutil.copytree(trained_vae, out)
+    assert main(["train", "vae", "--data", str(tiny_dataset), "--out", str(out), "--preset", "tiny", "--max-steps", "2",
+                 "--batch-size", "2", "--resume"]) == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.utils.data import DataLoader
 
 from lead.errors import LeadError
@@ -176,6 +177,46 @@ class EpochReseed(L.Callback):
             dataset.set_epoch(trainer.current_epoch)
 
 
+def check_resume_checkpoint(last: Path) -> None:
+    """Refuse, in one line and before any run folder is written, a `last.ckpt` that cannot be resumed: not a
+    regular file, or a zip archive cut short (what a run killed while an older, non-atomic save was writing
+    leaves). Every member's CRC is checked, so a checkpoint with a damaged middle is found too."""
+    import zipfile
+
+    from lead.io import check_regular_input
+
+    check_regular_input(last, "--resume checkpoint")
+    if not last.is_file():
+        raise LeadError(f"--resume: {last} not found; start without --resume")
+    try:
+        with zipfile.ZipFile(last) as archive:
+            broken = archive.testzip()
+        reason = f"its member {broken} is damaged" if broken else None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as error:  # cut short, not a zip
+        reason = str(error) or type(error).__name__
+    if reason is None:
+        return
+    others = sorted((p for p in last.parent.glob("*.ckpt") if p != last and zipfile.is_zipfile(p)),
+                    key=lambda p: p.stat().st_mtime)
+    fix = (f"rename {others[-1].name} (an earlier checkpoint) to last.ckpt to resume from it, or"
+           if others else "delete it and")
+    raise LeadError(f"--resume: {last} is damaged ({reason}), probably cut short by a run stopped while saving; "
+                    f"{fix} start again without --resume")
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, but through a temporary file renamed into place (lead.io.atomic_path), so
+    a run killed while saving leaves the previous checkpoint whole, never a truncated one."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        if storage_options is not None:
+            raise TypeError("AtomicCheckpointIO takes no storage_options")
+        from lead.io import atomic_path
+
+        with atomic_path(path) as tmp:
+            torch.save(checkpoint, tmp)
+
+
 def fit(module: L.LightningModule, settings: TrainSettings, stage: str, train_loader, val_loader) -> L.Trainer:
     from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -186,8 +227,7 @@ def fit(module: L.LightningModule, settings: TrainSettings, stage: str, train_lo
     ckpt_path = None
     if settings.resume:
         last = checkpoints / "last.ckpt"
-        if not last.is_file():
-            raise LeadError(f"--resume: {last} not found; start without --resume")
+        check_resume_checkpoint(last)
         ckpt_path = str(last)
     devices = settings.devices if settings.devices == "auto" else int(settings.devices)
     if settings.strategy.startswith("ddp") and settings.num_nodes == 1:
@@ -220,6 +260,7 @@ def fit(module: L.LightningModule, settings: TrainSettings, stage: str, train_lo
         log_every_n_steps=settings.log_every,
         num_sanity_val_steps=0,
         enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
     )
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
     # A final checkpoint so that --resume continues from where this run stopped.
