@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter1d
 
 from lead.errors import LeadError
 from lead.motion import rotations as rot
@@ -218,6 +217,8 @@ def facing_quaternions(
     forward = np.cross(np.array([0.0, 1.0, 0.0]), across)
     forward = np.where(np.linalg.norm(forward, axis=-1, keepdims=True) > 1e-9, forward, [0.0, 0.0, 1.0])
     if smooth_forward:
+        from scipy.ndimage import gaussian_filter1d  # scipy costs ~0.3 s to import; only feature extraction needs it
+
         forward = gaussian_filter1d(forward, 20, axis=0, mode="nearest")
     forward = forward / np.linalg.norm(forward, axis=-1, keepdims=True)
     return rot.quat_between(forward, np.broadcast_to(np.array([0.0, 0.0, 1.0]), forward.shape))
