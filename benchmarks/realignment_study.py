@@ -164,7 +164,9 @@ def study(args) -> dict:
                                                                         "mm_dist": [], "motion": {}}
                                                                  for name in rows})
             for name, (embedding, motion) in decoded.items():
-                top, mm_dist = metrics.matching_metrics(draw["text"][: len(embedding)], embedding, 3, 32, replication)
+                group = min(32, len(embedding))  # R-precision's groups of 32 (fewer only in smoke runs)
+                top, mm_dist = metrics.matching_metrics(draw["text"][: len(embedding)], embedding, 3, group,
+                                                        replication)
                 entry = store[name]
                 entry["fid"].append(fid(embedding, draw["motion"]))
                 entry["top1"].append(float(top[0]))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -103,3 +109,83 @@ def test_train_projector_variants_from_the_cli(tiny_model, tiny_dataset, tmp_pat
     assert "--denoise-max-t" in err and "Traceback" not in err
     assert main([*common, "--name", "projector-bad", "--init-from", str(tmp_path / "nothing")]) != 0
     assert "no projector there" in capsys.readouterr().err
+
+
+# --- the paired study and the paper-regime recipe, at tiny size --------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def eval_data(tiny_dataset, tmp_path_factory) -> Path:
+    """The tiny dataset with every clip in the val and test splits (12 items)."""
+    root = tmp_path_factory.mktemp("realign_data") / "data"
+    shutil.copytree(tiny_dataset, root)
+    clips = sorted(p.stem for p in (root / "new_joint_vecs").glob("*.npy"))
+    for split in ("val", "test"):
+        (root / f"{split}.txt").write_text("\n".join(clips) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def evaluator(tmp_path_factory) -> Path:
+    """A random evaluator in lead's folder format; 8-d embeddings so 12 items give full-rank covariances."""
+    from lead.evaluation.evaluator import EvaluatorConfig, T2MEvaluator
+    from lead.evaluation.word_vectorizer import MiniLMWordVectors, WordVectorizer
+
+    fixtures = Path(__file__).parent / "fixtures" / "humanml3d-reference"
+    config = EvaluatorConfig(dim_word=384, dim_movement_enc_hidden=16, dim_movement_latent=16,
+                             dim_motion_hidden=16, dim_text_hidden=16, dim_coemb_hidden=8)
+    folder = tmp_path_factory.mktemp("realign_evaluator")
+    T2MEvaluator(config, np.load(fixtures / "Mean.npy"), np.load(fixtures / "Std.npy"),
+                 WordVectorizer(MiniLMWordVectors()), seed=1).save(folder, extra={"training": {"min_length": 40}})
+    return folder
+
+
+def test_realignment_study_pairs_every_row_on_the_same_latents(tiny_model, eval_data, evaluator, tmp_path):
+    """The study decodes one set of latents per regime by MLD and each projector: a projector that is the
+    identity gives MLD's FID and ratios of exactly 1; noise regimes and guidance sweeps run."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("runs"))
+    identity = LatentProjector.load(model / "projector")
+    out = tmp_path / "study"
+    script = ROOT / "benchmarks" / "realignment_study.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--data", str(eval_data), "--evaluator", str(evaluator), "--model", str(model),
+         "--projectors", "projector", "--regimes", "ddim:3", "ddim:3:g2", "noise:0.5", "--replications", "2",
+         "--batch-size", "8", "--out", str(out)],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((out / "study.json").read_text())
+    summary = report["summary"]
+    assert set(summary) == {"ddim:3", "ddim:3:g2", "noise:0.5"}
+    for regime in summary.values():
+        assert set(regime) == {"mld", "projector"}
+        mld = regime["mld"]
+        assert mld["fid_minus_mld"] == [0.0, 0.0] and mld["joint_speed_ratio"][0] == pytest.approx(1.0)
+        assert all(np.isfinite(regime["projector"]["fid"]))
+    assert len(report["regimes"]["ddim:3"]["mld"]["fid"]) == 2
+    # guidance changes the latents; the noise regime moves them further from the data
+    assert summary["ddim:3"]["mld"]["fid"][0] != summary["ddim:3:g2"]["mld"]["fid"][0]
+    assert "| projector |" in (out / "study.md").read_text()
+    assert identity.config.latent_dim > 0
+
+
+@pytest.mark.slow
+def test_paper_regime_recipe_runs_end_to_end_at_tiny_size(tiny_dataset, eval_data, evaluator, tmp_path):
+    """scripts/train_paper_regime.sh (MLD's 1-token latent, epsilon prediction, the projector with the sum L_rec
+    and a mean-reduced one, then the study) on the CPU with every budget at a few steps."""
+    work = tmp_path / "paper"
+    env = {**os.environ, "PRESET": "tiny", "VAE_STEPS": "3", "DENOISER_STEPS": "3", "PROJECTOR_STEPS": "2",
+           "BATCH": "4", "PROJECTOR_BATCH": "4", "STUDY_LIMIT": "0", "STUDY_REPLICATIONS": "1", "EXTRA_ARGS": "",
+           "OMP_NUM_THREADS": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "train_paper_regime.sh"), str(eval_data),
+                             str(evaluator), str(work)], capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    from lead.models.denoiser import LatentDenoiser
+    from lead.models.vae import MotionVAE
+
+    assert MotionVAE.load(work / "vae").config.latent_size == 1
+    assert LatentDenoiser.load(work / "denoiser").config.prediction_type == "epsilon"
+    assert LatentProjector.load(work / "projector").config.rec_reduction == "sum"
+    summary = json.loads((work / "study" / "study.json").read_text())["summary"]
+    assert set(summary["ddim:50:g7.5"]) == {"mld", "projector", "projector-mean"}
