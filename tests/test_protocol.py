@@ -250,8 +250,14 @@ def test_tsne_writes_png_and_scores(tmp_path, data, model, capsys):
         scores = summary["spaces"][space]
         assert -1 <= scores["silhouette"] <= 1 and 0 <= scores["knn_accuracy"] <= 1
     assert summary["spaces"]["projected"]["dim"] != summary["spaces"]["vae"]["dim"]
+    retrieval = summary["caption_retrieval"]
+    assert 0 <= retrieval["top1"] <= retrieval["top3"] <= 1 and retrieval["captions"] >= 2
     assert "silhouette" in capsys.readouterr().out
     assert not list(png.parent.glob(".tsne*"))  # no temporary left behind
+    other = tmp_path / "fig" / "copy.png"
+    assert main(["eval", "tsne", "--data", str(data), "--model", str(model), "--out", str(other),
+                 "--max-clips", "10", "--perplexity", "3", "--projector", "projector-copy"]) == 0
+    assert json.loads(other.with_suffix(".json").read_text())["caption_retrieval"] == retrieval
 
 
 def test_label_scores_separate_clusters_from_noise():

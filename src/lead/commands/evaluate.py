@@ -108,6 +108,9 @@ def _register_tsne(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-length", type=int, default=16, help="shortest clip in frames (default 16)")
     parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="clip draw and t-SNE seed (default 0)")
+    parser.add_argument("--projector", default=None, metavar="NAME",
+                        help="projector component inside the model folder (or a folder) for the realigned space "
+                             "(default: the model's projector/)")
     parser.add_argument("--out", required=True, help="PNG to write (its .json is written beside it)")
     parser.set_defaults(func=run_tsne)
 
@@ -264,9 +267,21 @@ def run_tsne(args: argparse.Namespace) -> int:
     if not 0 <= args.seed < 2**32:  # scikit-learn's random_state range
         raise LeadError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
     pipeline = TextToMotionPipeline.from_pretrained(args.model)
+    projector = None
+    if args.projector is not None:
+        from pathlib import Path
+
+        from lead.models.projector import LatentProjector
+
+        folder = Path(args.projector)
+        folder = folder if (folder / "config.json").is_file() else Path(pipeline.identity["path"]) / args.projector
+        if not (folder / "config.json").is_file():
+            raise LeadError(f"--projector {args.projector}: no projector folder there or in the model folder")
+        projector = LatentProjector.load(folder).eval()
     summary = make_figure(pipeline, args.data, args.out, args.split, args.max_clips, args.label,
-                          args.min_length, args.seed, args.perplexity)
+                          args.min_length, args.seed, args.perplexity, projector)
     print(json.dumps({"clips": summary["clips"], "labels": summary["labels"],
-                      "majority_rate": round(summary["majority_rate"], 3), "spaces": summary["spaces"]}, indent=2))
+                      "majority_rate": round(summary["majority_rate"], 3), "spaces": summary["spaces"],
+                      "caption_retrieval": summary["caption_retrieval"]}, indent=2))
     print(f"wrote {args.out} and {summary['png'][:-4]}.json")
     return 0

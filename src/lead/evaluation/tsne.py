@@ -6,7 +6,10 @@ projector. Points are coloured by action label: `labels.json` (Bandai-Namco: con
 data folder has it, else the first verb of the clip's first caption. Besides the picture, three numbers
 say how well the labels cluster in each space: the silhouette score in the full space and in the 2-D
 embedding (−1..1, higher = tighter, better separated clusters), and leave-one-out k-NN label accuracy in the
-full space (next to the majority-class rate, its chance level).
+full space (next to the majority-class rate, its chance level). For the realigned space, caption retrieval
+says whether it is structured by the text: each clip's projected summary (what L_align compares) is matched
+by cosine against the text embeddings of every distinct caption of the split; top-k counts a clip when one of
+its own captions is among the k nearest (chance: about k over the number of distinct captions).
 """
 
 from __future__ import annotations
@@ -47,27 +50,46 @@ def clip_labels(root: str | Path, records: list, label: str = "content") -> tupl
     return out, "first verb of the caption"
 
 
-def latent_codes(pipeline, root: str | Path, records: list, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Records → (VAE mu [N, S·D], projected E_proj(z) [N, S·D_text]; z = mu in the scaled space)."""
+def latent_codes(pipeline, root: str | Path, records: list, batch_size: int = 64,
+                 projector=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Records → (VAE mu [N, S·D], projected E_proj(z) [N, S·D_text], the projector's summary for L_align
+    [N, D_text]; z = mu in the scaled space). `projector` defaults to the model's."""
     import torch
 
     from lead.data.humanml3d import normalised_batch
 
-    if pipeline.projector is None:
+    projector = projector if projector is not None else pipeline.projector
+    if projector is None:
         raise LeadError("this model has no projector/ component: the realigned space needs one "
                         "(train it with `lead train projector`)")
     max_length = pipeline.vae.config.max_length
-    mus, projected = [], []
+    mus, projected, summaries = [], [], []
     for start in range(0, len(records), batch_size):
         motions = [np.load(Path(root) / "new_joint_vecs" / f"{record.clip}.npy")[record.start : record.end]
                    for record in records[start : start + batch_size]]
         batch, lengths = normalised_batch(pipeline.normalizer, motions, max_length)
         with torch.no_grad():
             mu, _ = pipeline.latent_space.posterior(batch, lengths)
-            z_proj = pipeline.projector.encode(pipeline.latent_space.to_z(mu))
+            z_proj = projector.encode(pipeline.latent_space.to_z(mu))
+            summary = projector.summary(z_proj)
         mus.append(mu.flatten(1).numpy())
         projected.append(z_proj.flatten(1).numpy())
-    return np.concatenate(mus), np.concatenate(projected)
+        summaries.append((summary.mean(1) if summary.dim() == 3 else summary).numpy())
+    return np.concatenate(mus), np.concatenate(projected), np.concatenate(summaries)
+
+
+def caption_retrieval(pipeline, records: list, summaries: np.ndarray, ks: tuple[int, ...] = (1, 3)) -> dict:
+    """Top-k caption retrieval from the projected summaries [N, D_text] among the split's distinct captions."""
+    captions = sorted({caption.text for record in records for caption in record.captions})
+    text = pipeline.text_encoder.encode_pooled(captions).detach().cpu().numpy()
+    text = text / np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-8)
+    points = summaries / np.maximum(np.linalg.norm(summaries, axis=1, keepdims=True), 1e-8)
+    ranking = np.argsort(-(points @ text.T), axis=1)
+    index = {caption: i for i, caption in enumerate(captions)}
+    own = [{index[c.text] for c in record.captions} for record in records]
+    scores = {f"top{k}": float(np.mean([bool(own[row] & set(ranking[row, :k].tolist()))
+                                         for row in range(len(records))])) for k in ks}
+    return {**scores, "captions": len(captions)}
 
 
 def label_scores(points: np.ndarray, labels: list[str], k: int = 5) -> dict:
@@ -130,7 +152,8 @@ def plot_panels(panels: list[tuple[str, np.ndarray]], labels: list[str], path: s
 
 
 def run_tsne(pipeline, data: str | Path, out_png: str | Path, split: str = "test", max_clips: int = 500,
-             label: str = "content", min_length: int = 16, seed: int = 0, perplexity: float = 30.0) -> dict:
+             label: str = "content", min_length: int = 16, seed: int = 0, perplexity: float = 30.0,
+             projector=None) -> dict:
     """Encode up to `max_clips` clips of `split`, write the two-panel t-SNE PNG and OUT.json beside it with
     the label-clustering scores; return that summary."""
     from lead.data.humanml3d import load_records
@@ -147,11 +170,12 @@ def run_tsne(pipeline, data: str | Path, out_png: str | Path, split: str = "test
         chosen = np.sort(np.random.default_rng(seed).choice(len(records), max_clips, replace=False))
         records = [records[i] for i in chosen]
     labels, source = clip_labels(data, records, label)
-    vae_codes, projected_codes = latent_codes(pipeline, data, records)
+    vae_codes, projected_codes, summaries = latent_codes(pipeline, data, records, projector=projector)
     spaces = {"vae": vae_codes, "projected": projected_codes}
     summary = {"data": str(Path(data).resolve()), "split": split, "clips": len(records), "labels": source,
                "label_counts": dict(Counter(labels).most_common()), "seed": seed, "model": pipeline.identity,
                "latent_scale": pipeline.config.latent_scale, "png": str(out_png.resolve()), "spaces": {}}
+    retrieval = summary["caption_retrieval"] = caption_retrieval(pipeline, records, summaries)
     panels = []
     titles = {"vae": "VAE latent space (mu)", "projected": "realigned space E_proj(z)"}
     for name, codes in spaces.items():
@@ -161,8 +185,11 @@ def run_tsne(pipeline, data: str | Path, out_png: str | Path, split: str = "test
                                    "silhouette_tsne": flat["silhouette"], "knn_accuracy": full["knn_accuracy"],
                                    "knn_k": full["k"]}
         sil = full["silhouette"]
-        panels.append((f"{titles[name]}\nsilhouette {sil:.3f}, {full['k']}-NN acc {full['knn_accuracy']:.2f}"
-                       if sil is not None else titles[name], points))
+        title = (f"{titles[name]}\nsilhouette {sil:.3f}, {full['k']}-NN acc {full['knn_accuracy']:.2f}"
+                 if sil is not None else titles[name])
+        if name == "projected":
+            title += f", caption top-1/3 {retrieval['top1']:.2f}/{retrieval['top3']:.2f}"
+        panels.append((title, points))
     summary["majority_rate"] = max(Counter(labels).values()) / len(labels)
     plot_panels(panels, labels, out_png, f"t-SNE of {len(records)} {split} clips, coloured by {source}")
     save_json(out_png.with_suffix(".json"), summary)
