@@ -23,7 +23,7 @@ though real backward walks are slower). Its clips are ``<take>_reversed[_wNN]`` 
 in labels.json (``take`` names the source take; ``start``/``end`` count frames of the reversed take).
 They exist because the real data has 12 backwards-walking train takes against 176 forward walks,
 and a model trained on those alone often walks forwards when a backwards caption names a style
-(README, "Walking backwards"). Val and test keep only real takes, and Mean/Std come from the real
+(docs/default_model.md, "Walking backwards"). Val and test keep only real takes, and Mean/Std come from the real
 train clips only, so a dataset with and without the augmentation normalises motion identically.
 
 Splits are by take (all windows of a take share its split), stratified: takes are grouped by

@@ -49,7 +49,7 @@ from lead.motion.skeleton import Skeleton, resolve_skeleton
 @dataclass(frozen=True)
 class FootCleanup:
     """Settings of `clean_feet`. The defaults were chosen on the Bandai-Namco val split
-    (scripts/foot_cleanup_sweep.py, docs/foot_cleanup.md) and reported on the test split (README)."""
+    (scripts/foot_cleanup_sweep.py, docs/foot_cleanup.md) and reported on the test split (docs/default_model.md)."""
 
     low: float = 0.3  # contact channel below this: not in contact
     high: float = 0.7  # above this: fully in contact
