@@ -17,6 +17,7 @@ _COMMAND_MODULES: list[tuple[str, str | None]] = [
     ("lead.commands.render", None),
     ("lead.commands.invert", None),
     ("lead.commands.serve", None),
+    ("lead.commands.info", None),
     ("lead.commands.data_bvh", "data"),
     ("lead.commands.data_check", "data"),
     ("lead.commands.data_prepare", "data"),

@@ -57,6 +57,14 @@ class MotionOutput:
     features: list[np.ndarray]  # each (T, F), de-normalised HumanML3D features
     joints: list[np.ndarray]  # each (T, J, 3), metres, Y up
     settings: dict = field(default_factory=dict)
+    # each a lead.models.vocabulary.Coverage (its .warning is None when the model covers the text), or None
+    # when the model has no vocabulary card or the text uses a learned <token>
+    coverage: list = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """The distinct coverage warnings, one per prompt the model was not trained for."""
+        return list(dict.fromkeys(item.warning for item in self.coverage if item is not None and item.warning))
 
 
 @dataclass
@@ -147,7 +155,9 @@ class TextToMotionPipeline:
                     f"{config.text_encoder} encoder gives {text_encoder.dim}-d"
                 )
         normalizer = Normalizer.load(folder)
-        return cls(text_encoder, vae, denoiser, normalizer, config, projector, model_identity(folder), lcm)
+        pipe = cls(text_encoder, vae, denoiser, normalizer, config, projector, model_identity(folder), lcm)
+        pipe.folder = folder  # where prompt_coverage finds the vocabulary card, read on first use
+        return pipe
 
     def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> TextToMotionPipeline:
         """Move the networks (text encoder included) to `device` and/or cast them to `dtype`. Noise is
@@ -178,6 +188,31 @@ class TextToMotionPipeline:
                             f"this model's text encoder takes {width}-d word embeddings; it belongs to another "
                             "text encoder")
         return concept
+
+    # --- prompt coverage ---------------------------------------------------------------------
+    def vocabulary(self):
+        """The model's vocabulary card (`lead.models.vocabulary`), read once on first use; None without one,
+        or when it was made with another text encoder."""
+        if not hasattr(self, "_vocabulary"):
+            from lead.models.vocabulary import VocabularyCard
+
+            folder = getattr(self, "folder", None)
+            card = VocabularyCard.load(folder) if folder is not None else None
+            self._vocabulary = card if card is not None and card.text_encoder == self.text_encoder.identity else None
+        return self._vocabulary
+
+    @torch.no_grad()
+    def prompt_coverage(self, texts: Sequence[str]) -> list:
+        """Per text, a `Coverage` saying how far it is from the training captions (and a warning naming the
+        nearest things the model does when it is too far), or None (no card; a text with a learned <token>)."""
+        texts = list(texts)
+        card = self.vocabulary()
+        plain = list(dict.fromkeys(t for t in texts if not _PLACEHOLDER.search(t)))
+        if card is None or not plain:
+            return [None] * len(texts)
+        pooled = self.text_encoder.encode_pooled(plain).float().cpu().numpy()
+        found = dict(zip(plain, card.check(plain, pooled)))
+        return [found.get(text) for text in texts]
 
     # --- validation ----------------------------------------------------------------------
     def check_request(self, texts: list[str], lengths: list[int], concepts=None) -> None:
@@ -430,4 +465,6 @@ class TextToMotionPipeline:
             sampler=sampler, **get_sampler(sampler).step_kwargs, seed=seed, num_samples=num_samples,
             concepts=used, smoothing=taps, foot_cleanup=strength,
         )
-        return MotionOutput(all_texts, all_lengths, seeds, features, joints, settings)
+        coverage = dict(zip(texts, self.prompt_coverage(texts)))
+        return MotionOutput(all_texts, all_lengths, seeds, features, joints, settings,
+                            [coverage[text] for text in all_texts])

@@ -124,6 +124,9 @@ def _generate(args, prompts, device, out) -> int:
     texts = [p[0] for p in prompts]
     lengths = [p[1] for p in prompts]
     pipeline.check_request(texts, lengths, concepts)
+    for item in pipeline.prompt_coverage(list(dict.fromkeys(texts))):  # before sampling: the user can stop here
+        if item is not None and item.warning:
+            print(f"lead: warning: {item.warning}", file=sys.stderr)
     all_texts = [text for text in texts for _ in range(args.num_samples)]
     all_lengths = [length for length in lengths for _ in range(args.num_samples)]
     total, batch_size = len(all_texts), defaults.BATCH_SIZE

@@ -126,7 +126,7 @@ class Server:
                          "num_samples": len(job.seeds), "projector": request.projector,
                          "smoothing": self.pipe.config.smoothing, "foot_cleanup": self.pipe.config.foot_cleanup,
                          "model": self.pipe.identity},
-            "concepts": sorted(job.concepts), "batch_rows": result.batch_rows,
+            "concepts": sorted(job.concepts), "batch_rows": result.batch_rows, "warning": result.warning,
             "samples": [
                 {"index": index, "seed": seed, "motions": {
                     name: {"joints": np.round(sample[name].joints.astype(np.float64), 4).tolist(),

@@ -52,6 +52,8 @@ class GenerateResponse(BaseModel):
     settings: dict
     concepts: list[str]
     batch_rows: int = Field(description="rows of the pipeline call this request was merged into")
+    warning: str | None = Field(None, description="set when the text is unlike anything the model was trained on "
+                                "(or a motion it did not learn): it names the nearest things the model does")
     samples: list[SampleJSON]
 
 

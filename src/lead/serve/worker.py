@@ -55,6 +55,7 @@ class JobResult:
     motions: list[dict[str, Motion]]  # per row: {"lead": Motion, "mld": Motion}
     batch_rows: int  # rows of the pipeline call this job ran in (for the log and the benchmark)
     seconds: float  # time of that pipeline call
+    warning: str | None = None  # the text is not what the model was trained on (lead.models.vocabulary)
 
 
 def _clash(chosen: dict, concepts: dict) -> bool:
@@ -221,12 +222,15 @@ class BatchWorker:
                 for offset, (f, j) in enumerate(zip(raw, joints)):
                     rows[batch.start + offset][name] = Motion(f, j)
         seconds = time.perf_counter() - start
+        # here, on the worker's thread: the text encoder is not safe to share with a request thread
+        coverage = dict(zip(texts, self.pipe.prompt_coverage(texts)))
         self.batches += 1
         self.requests += len(jobs)
         self.batch_sizes.append(len(jobs))
         log.info("batch %d: %d requests, %d rows, %.2f s", self.batches, len(jobs), len(texts), seconds)
         results, at = [], 0
         for job in jobs:
-            results.append(JobResult(rows[at:at + job.rows], len(texts), seconds))
+            found = coverage.get(job.texts[0])
+            results.append(JobResult(rows[at:at + job.rows], len(texts), seconds, found and found.warning))
             at += job.rows
         return results

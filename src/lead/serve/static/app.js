@@ -109,7 +109,8 @@ async function generate(event) {
     show(result);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const used = result.concepts.length ? `, concepts ${result.concepts.join(" ")}` : "";
-    say(`Generated in ${seconds} s (${result.batch_rows} sample(s) in its batch${used}).`);
+    const warning = result.warning ? ` Warning: ${result.warning}` : "";
+    say(`Generated in ${seconds} s (${result.batch_rows} sample(s) in its batch${used}).${warning}`);
   } catch (error) {
     setState("error");
     say(error.message, true);
