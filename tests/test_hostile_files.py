@@ -401,3 +401,20 @@ def test_resume_from_a_whole_checkpoint_still_runs(tmp_path, tiny_dataset, train
     shutil.copytree(trained_vae, out)
     assert main(["train", "vae", "--data", str(tiny_dataset), "--out", str(out), "--preset", "tiny", "--max-steps", "2",
                  "--batch-size", "2", "--resume"]) == 0
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["invert", "WALK", "--token", "<\udcff>", "--init-word", "walk", "--out", "OUT/c.safetensors"],
+     "--token is not UTF-8 (byte 0xff at character 2)"),
+    (["invert", "WALK", "--token", "<x>", "--init-word", "w\udce9", "--out", "OUT/c.safetensors"],
+     "--init-word is not UTF-8 (byte 0xe9"),
+    (["eval", "inversion", "--data", "OUT", "--evaluator", "OUT", "--style-clips", "a", "--prompt",
+      "a person {} \udcff", "--out", "OUT/e"],
+     "--prompt is not UTF-8"),
+], ids=["invert token", "invert init-word", "eval inversion prompt"])
+def test_text_options_that_are_not_utf8_are_one_line(tmp_path, capsys, argv, expected):
+    walk = tmp_path / "walk.npy"
+    np.save(walk, np.load(FEATURES)[:40])
+    argv = [str(walk) if arg == "WALK" else arg.replace("OUT", str(tmp_path / "out")) for arg in argv]
+    assert expected in last_error_line(capsys, argv)
+    assert not (tmp_path / "out").exists()

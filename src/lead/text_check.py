@@ -7,6 +7,17 @@ from lead.errors import LeadError
 MAX_TEXT_CHARS = 500
 
 
+def check_characters(text: str, what: str) -> None:
+    """Refuse lone surrogates in `text` (a prompt, a token, an init word), naming `what` and the byte."""
+    for position, char in enumerate(text, 1):
+        if "\ud800" <= char <= "\udfff":
+            if "\udc80" <= char <= "\udcff":
+                raise LeadError(f"{what} is not UTF-8 (byte 0x{ord(char) - 0xDC00:02x} at character {position}); "
+                                "give it as UTF-8 text")
+            raise LeadError(f"{what} holds a lone surrogate U+{ord(char):04X} at character {position}, which is "
+                            "not a character; give it as UTF-8 text")
+
+
 def clean_text(text: object, max_chars: int = MAX_TEXT_CHARS) -> str:
     """`text` with its whitespace runs (spaces, tabs, U+2028, form feeds, ...) made one space and stripped.
 
@@ -15,13 +26,7 @@ def clean_text(text: object, max_chars: int = MAX_TEXT_CHARS) -> str:
     argument (U+DC80..U+DCFF stand for the bytes 0x80..0xFF) and what a JSON "\\ud800" escape gives."""
     if not isinstance(text, str):
         raise LeadError(f"the text must be a string, got {type(text).__name__}")
-    for position, char in enumerate(text, 1):
-        if "\ud800" <= char <= "\udfff":
-            if "\udc80" <= char <= "\udcff":
-                raise LeadError(f"the text is not UTF-8 (byte 0x{ord(char) - 0xDC00:02x} at character {position}); "
-                                "give it as UTF-8 text")
-            raise LeadError(f"the text holds a lone surrogate U+{ord(char):04X} at character {position}, which is "
-                            "not a character; give it as UTF-8 text")
+    check_characters(text, "the text")
     cleaned = " ".join(text.split())
     if not cleaned:
         raise LeadError("empty text: describe the motion, e.g. 'a person waves with the right hand'")

@@ -75,6 +75,11 @@ def run_inversion(args: argparse.Namespace) -> int:
     check_number("--guidance", args.guidance, inclusive=True)
     check_steps("ddim", args.sampling_steps, "--sampling-steps")
     check_seed(args.seed, 10_000)
+    from lead.text_check import check_characters
+
+    texts = [("--token", args.token), ("--init-word", args.init_word)]
+    for option, value in texts + [("--prompt", prompt) for prompt in args.prompt or ()]:
+        check_characters(value, option)
     for prompt in args.prompt or ():
         if "{}" not in prompt:
             raise LeadError(f"--prompt {prompt!r} has no {{}} for the learned word, e.g. 'a person {{}} walks'")

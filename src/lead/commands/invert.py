@@ -74,6 +74,10 @@ def default_output(token: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lead.text_check import check_characters
+
+    check_characters(args.token, "--token")
+    check_characters(args.init_word, "--init-word")
     out = Path(args.out) if args.out else default_output(args.token)
     if out.is_dir():
         raise LeadError(f"--out {out} is a folder; give a file name such as {default_output(args.token)}")
