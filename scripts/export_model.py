@@ -69,7 +69,7 @@ def _export(args, source: Path, target: Path, staging: Path, dtype) -> None:
             raise SystemExit(f"--guidance must be a finite number >= 0, got {args.guidance}")
         bundle.guidance = args.guidance
     write_bundle_config(staging, bundle)
-    for extra in ("LICENSE", "README.md"):
+    for extra in ("LICENSE", "README.md", "vocabulary.safetensors"):  # the card: what lead generate checks against
         if (source / extra).is_file():
             shutil.copyfile(source / extra, staging / extra)
     shutil.rmtree(target, ignore_errors=True)
