@@ -151,6 +151,18 @@ def mkdir(name: str) -> Setup:
     return lambda folder: (folder / name).mkdir(parents=True, exist_ok=True)
 
 
+def fifo(name: str) -> Setup:
+    """A FIFO (named pipe) at `name`, replacing what is there: reading it would block for ever (issue 28)."""
+    import os
+
+    def setup(folder: Path) -> None:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
+    return setup
+
+
 def copy(source: Path, name: str) -> Setup:
     def setup(folder: Path) -> None:
         if source.is_dir():

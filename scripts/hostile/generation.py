@@ -20,6 +20,7 @@ from hostile.cases import (
     copy,
     drop_field,
     edit_json,
+    fifo,
     mkdir,
     remove,
     set_field,
@@ -113,6 +114,21 @@ def generate_cases(ws: Path) -> list[Case]:
     gen("--out holds an earlier run", "a person walks", setup=chain(mkdir("out"), write("out/samples.json", "{}")))
     gen("--overwrite an earlier run", "a person walks", "--overwrite", expect="ok",
         setup=chain(mkdir("out"), write("out/samples.json", "{}"), write("out/000_old.npy", "x")))
+    # issue 28: special files, --overwrite's reach, lines and text that is not UTF-8
+    gen("--prompts a FIFO", "--prompts", "p.txt", setup=fifo("p.txt"), contains="FIFO")
+    gen("--concept a FIFO", "a person <hx> walks", "--concept", "c.safetensors", setup=fifo("c.safetensors"),
+        contains="FIFO")
+    gen("--model's mean.npy a FIFO", "a person walks", "--model", "m",
+        setup=chain(copy(DEFAULT_MODEL, "m"), fifo("m/mean.npy")), contains="FIFO")
+    gen("a sample's own name is a FIFO", "a person walks", "--overwrite",
+        setup=chain(mkdir("out"), fifo("out/000_a_person_walks.npy")), contains="not a regular file")
+    gen("--overwrite keeps what the old manifest does not list", "a person walks", "--overwrite", expect="ok",
+        setup=chain(mkdir("out"), write("out/samples.json", '{"samples": [{"files": {"features": "000_x.npy"}}]}'),
+                    write("out/000_x.npy", "x"), write("out/007_notes.txt", "mine")))
+    gen("--prompts CRLF, BOM, U+2028 and form feed inside lines", "--prompts", "p.txt", expect="ok",
+        setup=write("p.txt", "\ufeffa person walks#24\r\na person\u2028waves\fhigh#24\r\n"))
+    gen("text not UTF-8 (as the shell passes byte 0xff)", "a person \udcff walks", contains="not UTF-8")
+    gen("text with a lone surrogate", "a person \ud800 walks", contains="lone surrogate")
     gen("--out held by a live run's lock", "a person walks",
         setup=chain(mkdir("out"), write("out/.lead-generate.lock", "1")))
     # model folders

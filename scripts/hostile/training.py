@@ -16,6 +16,7 @@ from hostile.cases import (
     bvh_text,
     chain,
     copy,
+    fifo,
     mkdir,
     remove,
     short_bvh,
@@ -53,6 +54,7 @@ def dataset_breakers() -> dict[str, object]:
         "caption binary": write("d/texts/000001.txt", b"\x00\x01\xff\xfe"),
         "caption empty": write("d/texts/000001.txt", b""),
         "caption bad time span": write("d/texts/000001.txt", "a person walks#a/DET#x#y\n"),
+        "motion a FIFO": fifo("d/new_joint_vecs/000001.npy"),
         "every clip in train too short": lambda f: [array(f"d/new_joint_vecs/{i:06d}.npy",
                                                           np.zeros((5, 263), np.float32))(f) for i in range(32)],
     }
@@ -94,9 +96,20 @@ def data_cases(ws: Path) -> list[Case]:
         "NaN values": bvh_text(motion="Frames: 2\nFrame Time: .01\n" + (" ".join(["nan"] * 96) + "\n") * 2),
         "Latin-1 joint name": BVH.read_bytes().replace(b"ROOT Hips", b"ROOT H\xefps"),
         "binary (NUL bytes)": b"HIERARCHY\n\x00\x00\x00",
+        "Frame Time 100000": bvh_text(motion="Frames: 2\nFrame Time: 100000\n" + (" ".join(["0"] * 96) + "\n") * 2),
+        "Frame Time inf": bvh_text(motion="Frames: 2\nFrame Time: inf\n" + (" ".join(["0"] * 96) + "\n") * 2),
+        "Frame Time 1e-320": bvh_text(motion="Frames: 2\nFrame Time: 1e-320\n" + (" ".join(["0"] * 96) + "\n") * 2),
+        "OFFSET 1e308": BVH.read_bytes().replace(b"OFFSET 0.00000 0.00000 0.00000", b"OFFSET 1e308 0 0", 1),
+        "a value 1e308": bvh_text(motion="Frames: 2\nFrame Time: .01\n" + (" ".join(["1e308"] * 96) + "\n") * 2),
+        "3,000 nested joints": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 3 Xposition Yposition Zposition\n"
+                                + "".join(f"JOINT j{i}\n{{\nOFFSET 0 1 0\n" for i in range(3000))
+                                + "End Site\n{\nOFFSET 0 1 0\n}\n" + "}\n" * 3001
+                                + "MOTION\nFrames: 2\nFrame Time: .05\n0 0 0\n0 0 0\n").encode(),
     }
     for label, content in takes.items():
         bvh(f"take {label}", ["t.bvh"], setup=write("t.bvh", content))
+    bvh("a FIFO", ["t.bvh"], setup=fifo("t.bvh"), contains="FIFO")
+    bvh("a folder holding a FIFO", ["takes"], setup=fifo("takes/pipe.bvh"), contains="FIFO")
     bvh("a missing file", ["nowhere.bvh"])
     bvh("a folder with no .bvh", ["empty"], setup=mkdir("empty"))
     bvh("a folder named x.bvh", ["x.bvh"], setup=mkdir("x.bvh"))
@@ -208,7 +221,7 @@ def train_cases(ws: Path) -> list[Case]:
         # the loader skips clips it cannot use (missing files, too short, no caption), as HumanML3D's does;
         # `lead data check` lists them; a test split is not needed to train
         skipped = label in ("no test split", "split list names a missing clip", "caption empty", "motion pickled",
-                            "motion truncated", "motion empty")
+                            "motion truncated", "motion empty", "motion a FIFO")
         train("vae", f"--data: dataset {label}", "--data", "d", setup=chain(copy(ws / "data", "d"), breaking),
               expect="any" if skipped else "fail")
     train("vae", "--data missing", "--data", "nowhere")

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     if failures:
         kept = f"; the other {done} were written" if done else "; nothing was written"
         if len(failures) == 1:  # its own reason, not a pointer to a line that a reader may not have
-            reason = failures[0][1]
+            reason = failures[0][1] if len(failures[0][1]) <= 300 else failures[0][1][:297] + "..."  # whole above
         else:
             reason = ", ".join(str(f) for f, _ in failures[:5]) + (", ..." if len(failures) > 5 else "")
             reason += ": each error above"

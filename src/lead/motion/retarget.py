@@ -24,6 +24,11 @@ JointSource = str | tuple[str, ...] | Mapping[str, float]
 JointMap = Mapping[str, JointSource]
 
 
+def _joint_list(names: list[str], shown: int = 40) -> str:
+    """The file's joint names for an error line, cut after `shown` (a file may hold thousands)."""
+    return ", ".join(names[:shown]) + (f", ... ({len(names)} joints in all)" if len(names) > shown else "")
+
+
 def _sided(template: dict[str, JointSource], left: str, right: str) -> dict[str, JointSource]:
     out: dict[str, JointSource] = {}
     for smpl, source in template.items():
@@ -174,7 +179,7 @@ def auto_joint_map(motion: BvhMotion) -> dict[str, JointSource]:
     if missing:
         raise LeadError(
             f"cannot map the BVH skeleton onto HumanML3D automatically: no joint found for "
-            f"{', '.join(missing)}. BVH joints: {', '.join(motion.names)}. Give a joint map from SMPL "
+            f"{', '.join(missing)}. BVH joints: {_joint_list(motion.names)}. Give a joint map from SMPL "
             "joint names to BVH joint names (a dict, or a JSON file for --map), or try --map bandai|cmu"
         )
     return result
@@ -238,7 +243,7 @@ def resolve_joint_map(motion: BvhMotion, joint_map: str | JointMap | None = None
         if absent:
             problems.append(f"the BVH has no joints {', '.join(absent)}")
         raise LeadError(
-            f"joint map does not fit this BVH: {'; '.join(problems)}. BVH joints: {', '.join(motion.names)}. "
+            f"joint map does not fit this BVH: {'; '.join(problems)}. BVH joints: {_joint_list(motion.names)}. "
             "Try --map auto"
         )
     return dict(joint_map)
