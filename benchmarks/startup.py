@@ -1,12 +1,15 @@
 """Start-up time of the `lead` command, end to end (a fresh process each run, as a user types it).
 
     python benchmarks/startup.py --runs 5
+    git archive COMMIT src | tar -x -C /tmp/base && python benchmarks/startup.py --baseline /tmp/base/src
+
 
 Times one LCM step with the shipped model (`lead generate "..." --sampler lcm --steps 1 --format none`, target
 ≤ 3 s) and the refusals that need no model (occupied --out, numbers out of range, missing files; target < 1.5 s),
 and prints a markdown table of the median, fastest and slowest wall time of each. Each run is a whole process:
 interpreter start, imports, model load, generation and writing files. The machine's load average is printed with
-the table: on shared cores read the medians against it."""
+the table: on shared cores read the medians against it. With --baseline SRC (the `src` folder of another checkout)
+each run of this tree alternates with one of that tree, so both see the same load, and the table gets its medians."""
 
 from __future__ import annotations
 
@@ -44,11 +47,13 @@ def cases(scratch: Path) -> list[tuple[str, str, list[str], int]]:
     ]
 
 
-def time_once(argv: list[str], expected: int, env: dict) -> float:
+def time_once(argv: list[str], expected: int, env: dict) -> float | None:
     start = time.perf_counter()
     done = subprocess.run([*LEAD, *argv], capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if done.returncode != expected:
+        if env.get("PYTHONPATH"):  # the baseline may lack a check (e.g. refuse later): no time for that case
+            return None
         raise SystemExit(f"lead {' '.join(argv)} exited {done.returncode}, expected {expected}:\n{done.stderr}")
     return elapsed
 
@@ -56,29 +61,39 @@ def time_once(argv: list[str], expected: int, env: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="processes per case (default 5); the median is reported")
+    parser.add_argument("--baseline", type=Path, help="another checkout's src/ to time alternately with this one")
     args = parser.parse_args()
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    env.pop("PYTHONPATH", None)
+    base_env = {**env, "PYTHONPATH": str(args.baseline.resolve())} if args.baseline else None
     rows = []
     with tempfile.TemporaryDirectory(prefix="lead-startup-") as folder:
         scratch = Path(folder)
         table = cases(scratch)
         times: dict[str, list[float]] = {name: [] for name, *_ in table}
+        base: dict[str, list[float]] = {name: [] for name, *_ in table}
         for run in range(args.runs + 1):  # the first round warms the page cache and is not counted
             for name, _kind, argv, expected in table:
-                out = scratch / f"run-{run}-{len(times[name])}-{abs(hash(name))}"
-                elapsed = time_once([a.replace("{run}", str(out)) for a in argv], expected, env)
-                if run:
-                    times[name].append(elapsed)
+                for tree_env, store in ((env, times), (base_env, base)):
+                    if tree_env is None:
+                        continue
+                    out = scratch / f"run-{run}-{len(store[name])}-{len(base[name])}-{abs(hash(name))}"
+                    elapsed = time_once([a.replace("{run}", str(out)) for a in argv], expected, tree_env)
+                    if run and elapsed is not None:
+                        store[name].append(elapsed)
         for name, kind, _argv, _expected in table:
             median = statistics.median(times[name])
             target = TARGETS[kind]
+            baseline = f" {statistics.median(base[name]):.2f} |" if base[name] else " – |"
             rows.append(f"| {name} | {median:.2f} | {min(times[name]):.2f} | {max(times[name]):.2f} | "
-                        f"{'≤' if kind == 'generate' else '<'} {target:g} | {'yes' if median <= target else 'NO'} |")
+                        f"{'≤' if kind == 'generate' else '<'} {target:g} | {'yes' if median <= target else 'NO'} |"
+                        + (baseline if args.baseline else ""))
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{args.runs} runs per case (median of whole processes), load average {load}, "
           f"{os.cpu_count()} CPUs, OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}\n")
-    print("| command | median s | fastest s | slowest s | target s | met |")
-    print("|---|---|---|---|---|---|")
+    extra = (" baseline median s |", "---|") if args.baseline else ("", "")
+    print(f"| command | median s | fastest s | slowest s | target s | met |{extra[0]}")
+    print(f"|---|---|---|---|---|---|{extra[1]}")
     print("\n".join(rows))
 
 

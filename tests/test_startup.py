@@ -59,3 +59,13 @@ def test_help_and_sampler_registry_import_nothing_heavy(tmp_path):
              f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_generate_loads_only_what_generation_needs(tmp_path):
+    """One LCM step with the shipped model and no video: torch and diffusers' scheduler, not transformers (MiniLM
+    runs on `tokenizers` and plain torch), lightning, matplotlib, scipy, scikit-learn or fastapi."""
+    result, stderr = _run(["generate", "a person walks forward", "--sampler", "lcm", "--steps", "1", "--format",
+                           "none", "--out", str(tmp_path / "out")], tmp_path)
+    assert result["code"] == 0, stderr
+    assert result["heavy"] == ["diffusers", "torch"], result["heavy"]
+    assert (tmp_path / "out" / "samples.json").is_file()

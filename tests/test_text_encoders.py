@@ -142,3 +142,26 @@ def test_minilm_runs_bert_in_plain_torch_equal_to_transformers(minilm):
         ours = minilm.model(batch["input_ids"], batch["attention_mask"])
     real = batch["attention_mask"].bool()
     torch.testing.assert_close(ours[real], expected[real], atol=2e-5, rtol=1e-4)
+
+
+def test_minilm_tokenizer_matches_transformers_with_placeholders(minilm):
+    """lead.models.text.fast_tokenizer (the tokenizers library alone) tokenizes as transformers' AutoTokenizer,
+    placeholders (added special tokens) and truncation included."""
+    from transformers import AutoTokenizer
+
+    from lead.models.text.fast_tokenizer import FastTokenizer
+
+    reference, ours = AutoTokenizer.from_pretrained(minilm.path), FastTokenizer(minilm.path)
+    texts = ["a person walks forward happily", "", "Someone waves!! café  naïve", "x " * 200,
+             "a person <Stomp> walks", "a person <stomp> walks", "<stomp>walks"]
+    for tokenizer in (reference, ours):
+        tokenizer.add_tokens(["<Stomp>"], special_tokens=True)
+    expected = reference(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    got = ours(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    for key in ("input_ids", "attention_mask"):
+        assert torch.equal(got[key], expected[key]), key
+    for word in ("walk", "<Stomp>", "old", "[CLS]"):
+        plain = {"add_special_tokens": False}
+        assert ours(word, **plain)["input_ids"] == reference(word, **plain)["input_ids"], word
+    assert ours.convert_tokens_to_ids("<Stomp>") == reference.convert_tokens_to_ids("<Stomp>")
+    assert ours.unk_token_id == reference.unk_token_id

