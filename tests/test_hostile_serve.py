@@ -167,3 +167,30 @@ def test_allow_host_names_are_checked(capsys):
 
     assert main(["serve", "--allow-host", "http://x/", "--port", "0"]) == 2
     assert "--allow-host 'http://x/'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, allowed, refused", [
+    ([], ["127.0.0.1:8123", "localhost"], ["motion.local"]),
+    (["--allow-host", "motion.local"], ["motion.local:8123"], ["evil.example"]),
+    (["--host", "0.0.0.0"], None, None),
+], ids=["loopback", "--allow-host", "public bind"])
+def test_the_serve_command_builds_the_host_allow_list(monkeypatch, capsys, argv, allowed, refused):
+    import uvicorn
+
+    import lead.serve as serve_package
+    from lead.cli import main
+
+    seen = {}
+
+    def create_app_spy(pipe, limits, folder, hosts=None):
+        seen["hosts"] = hosts
+        return object()
+
+    monkeypatch.setattr(serve_package, "create_app", create_app_spy)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)
+    assert main(["serve", "--port", "0", *argv]) == 0
+    if allowed is None:
+        assert seen["hosts"] is None
+        return
+    assert all(seen["hosts"].allows(host) for host in allowed)
+    assert not any(seen["hosts"].allows(host) for host in refused)

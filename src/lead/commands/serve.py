@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if _is_loopback(args.host) or args.allow_host:
         from lead.serve.guard import HostAllowList
 
-        hosts = HostAllowList(args.port, args.allow_host)
+        hosts = HostAllowList(args.port, [args.host, *args.allow_host])  # the bound address too (127.0.0.2)
     app = create_app(pipe, limits, args.out, hosts=hosts)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False)
     server = uvicorn.Server(config)
