@@ -122,3 +122,32 @@ def test_warning_precision_and_recall_on_the_listed_prompts(pipe):
     assert row["precision"] >= 0.9 and row["recall"] >= 0.9, row["errors"]
     held_out = bench.evaluate(pipe, bench.IN_HELD_OUT, bench.OUT_HELD_OUT)
     assert held_out["precision"] >= 0.9 and held_out["recall"] >= 0.9, held_out["errors"]
+
+
+def test_train_denoiser_writes_the_card_when_the_data_has_labels(tmp_path, tiny_model, tiny_dataset, capsys):
+    """Bandai-style data (labels.json: content, style, split per clip) gives the trained model a card."""
+    from lead.io import read_text, text_lines
+    from lead.models.vocabulary import VocabularyCard
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    train = [line for line in text_lines(read_text(data / "train.txt")) if line.strip()]
+    labels = {clip: {"content": "walk" if i % 4 else "kick", "style": "normal", "split": "train"}
+              for i, clip in enumerate(train)}
+    (data / "labels.json").write_text(json.dumps(labels))
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("runs", "denoiser", FILE))
+    assert main(["train", "denoiser", "--data", str(data), "--out", str(model), "--preset", "tiny", "--batch-size",
+                 "4", "--max-steps", "1"]) == 0
+    card = VocabularyCard.load(model)
+    assert card is not None and card.contents["walk"]["clips"] == len(train) - len(train[::4])
+    assert card.supported == (["walk"] if len(train) - len(train[::4]) >= 10 else [])
+    assert card.contents["kick"]["supported"] is (len(train[::4]) >= 10)
+
+
+def test_train_denoiser_without_labels_writes_no_card(tmp_path, tiny_model, tiny_dataset):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("runs", "denoiser", FILE))
+    assert main(["train", "denoiser", "--data", str(tiny_dataset), "--out", str(model), "--preset", "tiny",
+                 "--batch-size", "4", "--max-steps", "1"]) == 0
+    assert not (model / FILE).exists()

@@ -139,3 +139,56 @@ def build_card(captions: dict[str, str], clips: dict[str, int], styles: dict[str
                 "styles": json.dumps(dict(sorted(styles.items(), key=lambda item: (-item[1], item[0])))),
                 "licence": licence, "dataset": dataset}
     return tensors, metadata
+
+
+def card_from_dataset(data: str | Path, encode, text_encoder: str, min_clips: int = 10,
+                      unsupported: tuple[str, ...] = ()) -> tuple[dict, dict] | None:
+    """A card for a model trained on the HumanML3D-format folder `data`: its train clips' distinct captions and,
+    from `labels.json` (what `lead data prepare bandai-namco` writes), their contents and styles. None when the
+    folder has no labels.json (HumanML3D itself): without contents the card could not name what the model does."""
+    import collections
+    import re
+
+    from lead.io import read_json, read_text, text_lines
+
+    data = Path(data)
+    if not (data / "labels.json").is_file():
+        return None
+    labels = read_json(data / "labels.json", "label table")
+    if not isinstance(labels, dict):
+        raise LeadError(f"{data / 'labels.json'}: expected a JSON object of clip labels")
+    train = {clip: label for clip, label in labels.items() if isinstance(label, dict) and label.get("split") == "train"
+             and isinstance(label.get("content"), str)}
+    clips = collections.Counter(label["content"] for label in train.values())
+    styles = collections.Counter(str(label.get("style", "")) for label in train.values() if label.get("style"))
+    by_caption: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for clip, label in train.items():
+        path = data / "texts" / f"{clip}.txt"
+        if path.is_file():
+            for line in text_lines(read_text(path, "caption file")):
+                caption = line.split("#")[0].strip()
+                if caption:
+                    by_caption[caption][label["content"]] += 1
+    if not by_caption:
+        return None
+    captions = {caption: counts.most_common(1)[0][0] for caption, counts in by_caption.items()}
+    licence = "see LICENSE"
+    if (data / "LICENSE").is_file():
+        found = re.search(r"licensed under (.+?)\.(?:\s|$)", " ".join(read_text(data / "LICENSE", "licence").split()))
+        if found:
+            licence = f"{found.group(1)}, inherited from the training data (see LICENSE)"
+    return build_card(captions, dict(clips), dict(styles), encode, text_encoder=text_encoder, min_clips=min_clips,
+                      unsupported=unsupported, licence=licence, dataset=data.name)
+
+
+def save_card(folder: str | Path, card: tuple[dict, dict]) -> Path:
+    """Write a card from `build_card`/`card_from_dataset` into a model folder, atomically."""
+    from safetensors.numpy import save_file
+
+    from lead.io import atomic_path
+
+    tensors, metadata = card
+    target = Path(folder) / FILE
+    with atomic_path(target) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return target

@@ -161,7 +161,28 @@ def train_denoiser(settings: TrainSettings, text_encoder: str, text_encoder_path
     if trainer.is_global_zero:
         module.denoiser.save(settings.out / "denoiser", settings.dtype)
         write_bundle_config(settings.out, bundle)
+        _write_vocabulary_card(settings, encoder)
     return settings.out / "denoiser"
+
+
+def _write_vocabulary_card(settings: TrainSettings, encoder) -> None:
+    """What the model was trained on, for `lead generate`'s prompt-coverage warning and `lead info`
+    (lead.models.vocabulary); only for data with a labels.json. A card that cannot be written is reported, not
+    fatal: the trained weights are already saved."""
+    import sys
+
+    from lead.models.vocabulary import card_from_dataset, save_card
+
+    def encode(texts: list[str]):
+        with torch.no_grad():
+            return encoder.encode_pooled(texts).float().cpu().numpy()
+
+    try:
+        card = card_from_dataset(settings.data, encode, encoder.identity)
+        if card is not None:
+            save_card(settings.out, card)
+    except LeadError as error:
+        print(f"lead: warning: no vocabulary card written ({error})", file=sys.stderr)
 
 
 def train_projector(
