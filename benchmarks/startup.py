@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,15 +48,21 @@ def cases(scratch: Path) -> list[tuple[str, str, list[str], int]]:
     ]
 
 
-def time_once(argv: list[str], expected: int, env: dict) -> float | None:
-    start = time.perf_counter()
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_once(argv: list[str], expected: int, env: dict) -> tuple[float, float] | None:
+    """(wall s, CPU s of the process: user + system, which load inflates less than wall time)."""
+    start, cpu = time.perf_counter(), _cpu()
     done = subprocess.run([*LEAD, *argv], capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _cpu() - cpu
     if done.returncode != expected:
         if env.get("PYTHONPATH"):  # the baseline may lack a check (e.g. refuse later): no time for that case
             return None
         raise SystemExit(f"lead {' '.join(argv)} exited {done.returncode}, expected {expected}:\n{done.stderr}")
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -66,34 +73,35 @@ def main() -> None:
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     env.pop("PYTHONPATH", None)
     base_env = {**env, "PYTHONPATH": str(args.baseline.resolve())} if args.baseline else None
-    rows = []
+    rows, load_before = [], os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lead-startup-") as folder:
         scratch = Path(folder)
         table = cases(scratch)
-        times: dict[str, list[float]] = {name: [] for name, *_ in table}
-        base: dict[str, list[float]] = {name: [] for name, *_ in table}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in table}
+        base: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in table}
         for run in range(args.runs + 1):  # the first round warms the page cache and is not counted
             for name, _kind, argv, expected in table:
                 for tree_env, store in ((env, times), (base_env, base)):
                     if tree_env is None:
                         continue
                     out = scratch / f"run-{run}-{len(store[name])}-{len(base[name])}-{abs(hash(name))}"
-                    elapsed = time_once([a.replace("{run}", str(out)) for a in argv], expected, tree_env)
-                    if run and elapsed is not None:
-                        store[name].append(elapsed)
+                    timing = time_once([a.replace("{run}", str(out)) for a in argv], expected, tree_env)
+                    if run and timing is not None:
+                        store[name].append(timing)
         for name, kind, _argv, _expected in table:
-            median = statistics.median(times[name])
-            target = TARGETS[kind]
-            baseline = f" {statistics.median(base[name]):.2f} |" if base[name] else " – |"
-            rows.append(f"| {name} | {median:.2f} | {min(times[name]):.2f} | {max(times[name]):.2f} | "
+            wall = [w for w, _ in times[name]]
+            median, target = statistics.median(wall), TARGETS[kind]
+            cpu = statistics.median(c for _, c in times[name])
+            baseline = f" {statistics.median(w for w, _ in base[name]):.2f} |" if base[name] else " – |"
+            rows.append(f"| {name} | {median:.2f} | {min(wall):.2f} | {max(wall):.2f} | {cpu:.2f} | "
                         f"{'≤' if kind == 'generate' else '<'} {target:g} | {'yes' if median <= target else 'NO'} |"
                         + (baseline if args.baseline else ""))
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{args.runs} runs per case (median of whole processes), load average {load}, "
+    load = f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+    print(f"{args.runs} runs per case (median of whole processes), 1-minute load average {load}, "
           f"{os.cpu_count()} CPUs, OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}\n")
     extra = (" baseline median s |", "---|") if args.baseline else ("", "")
-    print(f"| command | median s | fastest s | slowest s | target s | met |{extra[0]}")
-    print(f"|---|---|---|---|---|---|{extra[1]}")
+    print(f"| command | median s | fastest s | slowest s | CPU s (median) | target s | met |{extra[0]}")
+    print(f"|---|---|---|---|---|---|---|{extra[1]}")
     print("\n".join(rows))
 
 
