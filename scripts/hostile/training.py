@@ -230,6 +230,19 @@ def train_cases(ws: Path) -> list[Case]:
     train("vae", "--out under /sys", out="/sys/lead-hostile")
     train("vae", "--out already holds a vae", setup=copy(ws / "model", "o"))
     train("vae", "--resume with no checkpoint", "--resume")
+
+    def damaged_checkpoint(cut):
+        def setup(folder: Path) -> None:
+            copy(ws / "model", "o")(folder)
+            last = folder / "o" / "runs" / "vae" / "checkpoints" / "last.ckpt"
+            last.write_bytes(cut(last.read_bytes()))
+        return setup
+
+    # issue 28: what a run killed during a non-atomic save leaves; refused before any log folder is made
+    train("vae", "--resume from a last.ckpt cut in half", "--resume", "--max-steps", "2",
+          setup=damaged_checkpoint(lambda data: data[: len(data) // 2]), contains="is damaged")
+    train("vae", "--resume from an empty last.ckpt", "--resume", "--max-steps", "2",
+          setup=damaged_checkpoint(lambda data: b""), contains="is damaged")
     train("vae", "--balance with no labels.json", "--balance", "content")
     train("vae", "valid: 1 step", expect="ok")
     train("denoiser", "OUT without vae/")
