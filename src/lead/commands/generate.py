@@ -16,7 +16,7 @@ EPILOG = """examples:
   lead generate "a person walks forward" --no-projector          # the MLD baseline (no realignment)
   lead generate --prompts prompts.txt --out out/batch             # lines: text#frames
   lead generate "a person <elderly> walks" --concept elderly.safetensors
-  lead generate "a person jumps" --sampler dpm++ --steps 10       # a faster sampler, fewer steps
+  lead generate "a person runs forward" --sampler dpm++ --steps 10  # a faster sampler, fewer steps
 
 Per sample it writes NAME.npy (263-d features), NAME_joints.npy (T,22,3 metres), NAME.mp4 (or .gif)
 and NAME.bvh, plus one samples.json manifest with every setting."""
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-projector", action="store_true", help="skip LEAD's realignment: the MLD baseline")
     parser.add_argument("--smoothing", type=int, default=None, metavar="TAPS",
                         help="binomial low-pass of the generated frames (odd taps; 0 = off; default: the model's, "
-                             "5 for the shipped model)")
+                             "3 for the shipped model)")
     parser.add_argument("--model", help="model folder (default: the small model shipped with lead)")
     parser.add_argument("--concept", action="append", default=[], help="a learned word (lead invert); repeatable")
     parser.add_argument("--out", default="out", help="output folder (default ./out)")
